@@ -1,0 +1,292 @@
+//! # ringpipe
+//!
+//! A lock-free single-producer single-consumer **byte pipe** with the contract of .NET's
+//! `System.IO.Pipelines`, spelled the Rust way.
+//!
+//! * The writer asks for memory ([`PipeWriter::try_get_memory`] and friends), fills it,
+//!   [`advance`](PipeWriter::advance)s, then [`commit`](PipeWriter::commit)s (publish without
+//!   waiting) or [`flush`](PipeWriter::flush)es (publish, then wait while backpressure holds:
+//!   pause when the *unexamined* bytes reach the pause threshold, resume strictly below the
+//!   resume threshold).
+//! * The reader [`read`](PipeReader::read)s a view of **all** flushed, unconsumed bytes across
+//!   chunks (a [`Sequence`]), then calls [`advance_to(consumed, examined)`](PipeReader::advance_to):
+//!   consumed bytes are released, and when `examined` is the end of the data the next read
+//!   waits for **more** data, so a parser that needs more bytes never spins.
+//! * Either side can be canceled from another thread ([`PipeCanceller`]) and completed, with an
+//!   optional error the other side receives. A pipe whose both sides completed can be
+//!   [`reset`] and reused without allocating.
+//!
+//! Storage is a fixed-capacity ring of cache-padded cursors over chunks from a [`ChunkPool`]
+//! that many pipes can share: the memory a pipe holds follows the data in it, an idle pipe
+//! holds at most the writer's current chunk, and steady-state streaming allocates nothing.
+//! Writer commit and reader advance are wait-free (no locks, no retry loops); each side caches
+//! the other's cursors and re-reads them only when it must.
+//!
+//! Every wait comes three ways over the same core: **async** (plain futures woken through
+//! [atomic-waker](https://docs.rs/atomic-waker), any executor, cancel-safe on drop),
+//! **blocking** (`*_blocking`, parks the thread), and **non-blocking** (`try_*`).
+//!
+//! ```
+//! use std::thread;
+//!
+//! let (mut writer, mut reader) = ringpipe::pipe(Default::default());
+//! let producer = thread::spawn(move || {
+//!     for i in 0..100u32 {
+//!         writer.write_all_blocking(format!("line {i}\n").as_bytes()).unwrap();
+//!     }
+//!     // Dropping the writer completes it.
+//! });
+//! let mut lines = 0;
+//! loop {
+//!     let result = reader.read_blocking().unwrap();
+//!     let mut buf = result.buffer();
+//!     while let Some(nl) = buf.find(b'\n') {
+//!         lines += 1;
+//!         buf = buf.slice_from(buf.position(buf.offset_of(nl).unwrap() + 1));
+//!     }
+//!     let (consumed, examined, done) = (buf.start(), buf.end(), result.is_completed());
+//!     reader.advance_to(consumed, examined).unwrap();
+//!     if done {
+//!         break;
+//!     }
+//! }
+//! producer.join().unwrap();
+//! assert_eq!(lines, 100);
+//! ```
+//!
+//! The same loop, async (any executor):
+//!
+//! ```
+//! # async fn demo(mut reader: ringpipe::PipeReader) -> Result<usize, ringpipe::ReadError> {
+//! let mut total = 0;
+//! loop {
+//!     let result = reader.read().await?;
+//!     let buf = result.buffer();
+//!     total += buf.len();
+//!     let (end, done) = (buf.end(), result.is_completed());
+//!     reader.advance_to(end, end).unwrap();
+//!     if done {
+//!         return Ok(total);
+//!     }
+//! }
+//! # }
+//! ```
+//!
+//! # Completion, cancellation, errors
+//!
+//! * After the writer completes, reads return the remaining bytes with
+//!   [`ReadResult::is_completed`]; a writer completed with an error makes every read return
+//!   [`ReadError::WriterFailed`] with that very error (unread data is not delivered, as in .NET).
+//! * After the reader completes, flushes return [`FlushResult::is_completed`] (or
+//!   [`WriteError::ReaderFailed`]), written bytes are dropped, and no backpressure applies.
+//! * The obsolete .NET completion callbacks become futures:
+//!   [`PipeWriter::reader_completion`] and [`PipeReader::writer_completion`] (and their
+//!   `poll_*` forms), which resolve when the other side completes.
+//! * [`PipeCanceller::cancel_pending_read`] makes the pending read, or the next one, return
+//!   [`ReadResult::is_canceled`] with whatever data there is; likewise for flushes. One-shot.
+//! * A read that can never be satisfied (the ring is full, all of it examined and none of it
+//!   consumed) returns [`ReadError::WouldDeadlock`] instead of hanging, and a writer waiting
+//!   for room at that moment gets [`WriteError::WouldDeadlock`].
+//!
+//! # Schedulers and wakers
+//!
+//! .NET's `PipeScheduler` decides where a continuation runs. In Rust the executor owns that:
+//! a pending read or flush stores the task's [`Waker`](core::task::Waker) in the side's
+//! atomic waker, and the other side calls `wake()` after publishing. `PipeScheduler.Inline`
+//! corresponds to the blocking forms (the parked thread continues itself);
+//! `PipeScheduler.ThreadPool` corresponds to an executor that runs woken tasks on its pool
+//! (tokio's multi-thread runtime). `UseSynchronizationContext` has no Rust counterpart.
+//!
+//! # .NET → ringpipe
+//!
+//! | .NET | ringpipe | notes |
+//! |---|---|---|
+//! | `new Pipe()`, `new Pipe(options)` | [`pipe(PipeOptions::default())`](pipe), [`pipe(options)`](pipe) | returns the two halves, each `Send`, neither `Clone` |
+//! | `Pipe.Reader` / `Pipe.Writer` | the tuple returned by [`pipe`] | halves move to their threads |
+//! | `Pipe.Reset()` | [`reset(&mut writer, &mut reader)`](reset) | both sides completed, else [`ResetError`] |
+//! | `PipeOptions(pool, …, pauseWriterThreshold, resumeWriterThreshold, minimumSegmentSize)` | [`PipeOptions::builder`] `.pool()`, `.pause_writer_threshold()`, `.resume_writer_threshold()`, `.chunk_size()`, plus `.capacity()` | validation errors are [`OptionsError`]; .NET's `-1` ("default") is simply not calling the setter |
+//! | `PipeOptions.ReaderScheduler` / `WriterScheduler` / `UseSynchronizationContext` | the executor | see *Schedulers and wakers* |
+//! | `MemoryPool<byte>` | [`ChunkPool`] | fixed-size chunks, shareable, bounded retention |
+//! | `PipeWriter.GetMemory(sizeHint)` / `GetSpan` | [`try_get_memory`](PipeWriter::try_get_memory) (never waits), [`get_memory`](PipeWriter::get_memory)`.await`, [`get_memory_blocking`](PipeWriter::get_memory_blocking) | a `&mut [u8]`; one type serves both; the ring's capacity is a hard bound, so the waiting forms wait for room |
+//! | `PipeWriter.Advance(bytes)` | [`advance`](PipeWriter::advance) | panics past the memory handed out (.NET throws) |
+//! | `PipeWriter.FlushAsync()` | [`flush`](PipeWriter::flush)`.await`, [`flush_blocking`](PipeWriter::flush_blocking), [`try_flush`](PipeWriter::try_flush), [`commit`](PipeWriter::commit) (publish only) | [`FlushResult`] |
+//! | `PipeWriter.WriteAsync(source)` | [`write_all`](PipeWriter::write_all)`.await`, [`write_all_blocking`](PipeWriter::write_all_blocking) | copies across chunks, waiting for room as it goes |
+//! | `PipeWriter.UnflushedBytes` / `CanGetUnflushedBytes` | [`unflushed_bytes`](PipeWriter::unflushed_bytes) | always available |
+//! | `PipeWriter.CancelPendingFlush()` | [`PipeCanceller::cancel_pending_flush`] | callable from any thread |
+//! | `PipeWriter.Complete(ex)` / `CompleteAsync` | [`complete`](PipeWriter::complete), [`complete_with_error`](PipeWriter::complete_with_error), drop | completion never blocks, so there is no async form |
+//! | `PipeWriter.OnReaderCompleted` (obsolete) | [`reader_completion`](PipeWriter::reader_completion)`.await` | a future instead of a callback |
+//! | `PipeReader.ReadAsync()` | [`read`](PipeReader::read)`.await`, [`read_blocking`](PipeReader::read_blocking), [`poll_read`](PipeReader::poll_read) | [`ReadResult`] borrows the reader |
+//! | `PipeReader.TryRead(out result)` | [`try_read`](PipeReader::try_read) | `Ok(None)` = false |
+//! | `PipeReader.ReadAtLeastAsync(n)` | [`read_at_least`](PipeReader::read_at_least), [`read_at_least_blocking`](PipeReader::read_at_least_blocking) | counts unconsumed bytes (`Buffer.Length`); overrides the pause threshold while it waits |
+//! | `PipeReader.AdvanceTo(consumed[, examined])` | [`advance_to`](PipeReader::advance_to), [`advance_to_consumed`](PipeReader::advance_to_consumed) | errors instead of exceptions; un-examining allowed |
+//! | `PipeReader.CancelPendingRead()` | [`PipeCanceller::cancel_pending_read`] | |
+//! | `PipeReader.Complete(ex)` | [`complete`](PipeReader::complete), [`complete_with_error`](PipeReader::complete_with_error), drop | |
+//! | `PipeReader.OnWriterCompleted` (obsolete) | [`writer_completion`](PipeReader::writer_completion)`.await` | |
+//! | `ReadResult.Buffer` / `IsCanceled` / `IsCompleted` | [`ReadResult::buffer`], [`is_canceled`](ReadResult::is_canceled), [`is_completed`](ReadResult::is_completed) | |
+//! | `ReadOnlySequence<byte>` | [`Sequence`] | `len`, `chunks`, `start`/`end`, `position(offset)`, `slice`, `slice_between`, `find`, `copy_to_slice`, `to_vec` |
+//! | `SequencePosition` | [`Position`] | tagged with its pipe: foreign or pre-reset positions are refused |
+//! | `FlushResult` | [`FlushResult`] | |
+//! | `CancellationToken` arguments | drop the future | Rust futures are cancelled by dropping them; the pipe stays consistent |
+//! | awaiting one `ValueTask` twice, `GetResult` before completion | impossible | futures are polled by one owner; results come from `poll` |
+//! | "Reading is already in progress" | impossible | a [`ReadResult`] borrows the reader mutably; a second read does not compile |
+//! | `IDuplexPipe`, `PipeReader.Create(Stream)`, `AsStream`, `CopyToAsync` | not yet | later issues (duplex and I/O) |
+//!
+//! # Capacity
+//!
+//! Unlike .NET's pipe, a ringpipe has a hard capacity: the writer never holds more than
+//! `capacity` bytes unconsumed (flushed or not). Memory is handed out in contiguous pieces of
+//! at most [`PipeWriter::max_memory`] bytes (the smaller of chunk size and capacity). When a
+//! size hint does not fit in what is left of the current chunk, the writer moves to a fresh
+//! chunk and the rest of the old one goes unused until the reader releases it.
+
+#![deny(unsafe_op_in_unsafe_fn)]
+#![warn(
+    clippy::undocumented_unsafe_blocks,
+    missing_docs,
+    missing_debug_implementations
+)]
+
+mod error;
+mod loom;
+mod options;
+mod pool;
+mod reader;
+mod ring;
+mod sequence;
+mod wait;
+mod writer;
+
+pub use error::{AdvanceError, CompletionError, OptionsError, ReadError, ResetError, WriteError};
+pub use options::{
+    PipeOptions, PipeOptionsBuilder, DEFAULT_CAPACITY, DEFAULT_CHUNK_SIZE, DEFAULT_PAUSE_THRESHOLD,
+    MAX_SLOTS,
+};
+pub use pool::{ChunkPool, MAX_CHUNK_SIZE};
+pub use reader::{PipeReader, Read, ReadResult, WriterCompletion};
+pub use sequence::{Chunks, Position, Sequence};
+pub use writer::{Flush, FlushResult, GetMemory, PipeWriter, ReaderCompletion};
+
+use crate::loom::{Arc, Ordering};
+use crate::ring::{Shared, FLUSH_CANCELED, READER_COMPLETED, READ_CANCELED, WRITER_COMPLETED};
+use core::fmt;
+
+/// A unique tag for each pipe generation, so positions cannot cross pipes or resets.
+fn next_tag() -> u64 {
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+    NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+}
+
+/// Creates a pipe and returns its two halves.
+///
+/// ```
+/// let (writer, reader) = ringpipe::pipe(Default::default());
+/// # drop((writer, reader));
+/// ```
+pub fn pipe(options: PipeOptions) -> (PipeWriter, PipeReader) {
+    let shared = Shared::new(&options);
+    let tag = next_tag();
+    (
+        PipeWriter::new(shared.clone()),
+        PipeReader::new(shared, tag),
+    )
+}
+
+/// Makes a pipe whose both sides have completed usable again (.NET `Pipe.Reset`): empty,
+/// no completion, no error, no pending cancel. Nothing is allocated; positions from before
+/// the reset are refused afterwards.
+///
+/// ```
+/// let (mut w, mut r) = ringpipe::pipe(Default::default());
+/// w.complete();
+/// r.complete();
+/// ringpipe::reset(&mut w, &mut r).unwrap();
+/// w.write_all_blocking(b"again").unwrap();
+/// assert_eq!(r.try_read().unwrap().unwrap().buffer().to_vec(), b"again");
+/// ```
+///
+/// # Errors
+/// [`ResetError::NotCompleted`] unless both sides completed; [`ResetError::DifferentPipes`].
+pub fn reset(writer: &mut PipeWriter, reader: &mut PipeReader) -> Result<(), ResetError> {
+    if !Arc::ptr_eq(&writer.shared, &reader.shared) {
+        return Err(ResetError::DifferentPipes);
+    }
+    let sh = &*writer.shared;
+    if !writer.is_completed() || !reader.is_completed() {
+        return Err(ResetError::NotCompleted {
+            writer: writer.is_completed(),
+            reader: reader.is_completed(),
+        });
+    }
+    // Both halves are borrowed mutably and completed: only cancel handles can touch the
+    // shared state now, and only its `state` word.
+    sh.writer.tail.store(0, Ordering::Relaxed);
+    sh.reader.head.store(0, Ordering::Relaxed);
+    sh.reader.examined.store(0, Ordering::Relaxed);
+    sh.reader.released.store(0, Ordering::Relaxed);
+    sh.reader.wait_pos.store(0, Ordering::Relaxed);
+    sh.writer.need_head.store(0, Ordering::Relaxed);
+    sh.writer.need_released.store(0, Ordering::Relaxed);
+    // SAFETY: both sides completed and are borrowed mutably: nobody else reads these cells.
+    sh.writer_error.with_mut(|p| unsafe { *p = None });
+    // SAFETY: as above.
+    sh.reader_error.with_mut(|p| unsafe { *p = None });
+    // SAFETY: as above.
+    sh.opened.with_mut(|p| unsafe { *p = 0 });
+    for slot in sh.slots.iter() {
+        slot.len.store(ring::OPEN, Ordering::Relaxed);
+    }
+    drop(sh.reader_waker.take());
+    drop(sh.writer_waker.take());
+    // Ordering: Release; pairs with the Acquire loads of `state` by the halves (which are
+    // ours) and by cancel handles.
+    sh.state.store(0, Ordering::Release);
+    let tag = next_tag();
+    writer.reset_local();
+    reader.reset_local(tag);
+    Ok(())
+}
+
+/// Cancels a pending read or flush, from any thread (.NET `CancelPendingRead` /
+/// `CancelPendingFlush`). Get one from [`PipeReader::canceller`] or [`PipeWriter::canceller`];
+/// it is `Clone`, `Send` and `Sync`.
+#[derive(Clone)]
+pub struct PipeCanceller {
+    shared: Arc<Shared>,
+}
+
+impl fmt::Debug for PipeCanceller {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PipeCanceller").finish_non_exhaustive()
+    }
+}
+
+impl PipeCanceller {
+    /// Makes the pending read, or the next one if none is pending, return with
+    /// [`ReadResult::is_canceled`] (and whatever data there is). One-shot; nothing is lost.
+    pub fn cancel_pending_read(&self) {
+        // Ordering: AcqRel RMW; the reader observes it with an Acquire load.
+        self.shared.state.fetch_or(READ_CANCELED, Ordering::AcqRel);
+        self.shared.wake_reader();
+    }
+
+    /// Makes the pending flush, or the next one, return with [`FlushResult::is_canceled`].
+    /// The flushed data stays committed; a paused writer stays paused. One-shot.
+    pub fn cancel_pending_flush(&self) {
+        // Ordering: AcqRel RMW; the writer observes it with an Acquire load.
+        self.shared.state.fetch_or(FLUSH_CANCELED, Ordering::AcqRel);
+        self.shared.wake_writer();
+    }
+
+    /// Whether the writer has completed.
+    pub fn is_writer_completed(&self) -> bool {
+        self.shared.state.load(Ordering::Relaxed) & WRITER_COMPLETED != 0
+    }
+
+    /// Whether the reader has completed.
+    pub fn is_reader_completed(&self) -> bool {
+        self.shared.state.load(Ordering::Relaxed) & READER_COMPLETED != 0
+    }
+}
+
+#[cfg(doctest)]
+mod compile_fail_tests;

@@ -1,0 +1,192 @@
+//! Pipe options: capacity, chunk size, backpressure thresholds, chunk pool.
+
+use crate::error::OptionsError;
+use crate::pool::ChunkPool;
+
+/// Default capacity: 1 MiB.
+pub const DEFAULT_CAPACITY: usize = 1 << 20;
+/// Default chunk size: 16 KiB.
+pub const DEFAULT_CHUNK_SIZE: usize = 16 << 10;
+/// Default pause threshold: 64 KiB (as .NET's `PauseWriterThreshold`).
+pub const DEFAULT_PAUSE_THRESHOLD: usize = 64 << 10;
+/// The most chunk slots a ring may have.
+pub const MAX_SLOTS: usize = 1 << 20;
+
+/// How a pipe is built. Make one with [`PipeOptions::builder`], or take
+/// [`PipeOptions::default()`]:
+///
+/// | setting | default | meaning |
+/// |---|---|---|
+/// | capacity | 1 MiB | hard bound on the bytes the ring holds (flushed and unflushed, not yet consumed) |
+/// | chunk size | 16 KiB | size of each pooled chunk, and so the largest contiguous `get_memory` |
+/// | pause threshold | min(64 KiB, capacity) | a flush that brings the *unexamined* bytes to this many pauses the writer; 0 = never |
+/// | resume threshold | pause / 2 (at least 1) | a paused writer resumes when unexamined bytes drop strictly below this |
+/// | pool | [`ChunkPool::global`] for the chunk size | where chunks come from and go back to |
+///
+/// ```
+/// let opts = ringpipe::PipeOptions::builder()
+///     .capacity(256 * 1024)
+///     .chunk_size(4096)
+///     .pause_writer_threshold(64 * 1024)
+///     .resume_writer_threshold(32 * 1024)
+///     .build()
+///     .unwrap();
+/// assert_eq!(opts.capacity(), 256 * 1024);
+/// ```
+#[derive(Clone, Debug)]
+pub struct PipeOptions {
+    pub(crate) capacity: usize,
+    pub(crate) pause: usize,
+    pub(crate) resume: usize,
+    pub(crate) pool: ChunkPool,
+    pub(crate) slots: usize,
+    pub(crate) spin: u32,
+}
+
+impl Default for PipeOptions {
+    fn default() -> Self {
+        PipeOptions::builder()
+            .build()
+            .expect("default options are valid")
+    }
+}
+
+impl PipeOptions {
+    /// A builder with every setting at its default.
+    pub fn builder() -> PipeOptionsBuilder {
+        PipeOptionsBuilder::default()
+    }
+    /// The hard bound on bytes held by the ring.
+    pub fn capacity(&self) -> usize {
+        self.capacity
+    }
+    /// The chunk size (the pool's).
+    pub fn chunk_size(&self) -> usize {
+        self.pool.chunk_size()
+    }
+    /// The pause threshold (0 = the writer never pauses).
+    pub fn pause_writer_threshold(&self) -> usize {
+        self.pause
+    }
+    /// The resume threshold.
+    pub fn resume_writer_threshold(&self) -> usize {
+        self.resume
+    }
+    /// The chunk pool.
+    pub fn pool(&self) -> &ChunkPool {
+        &self.pool
+    }
+    /// How many times a blocking or async wait re-checks (spinning) before it parks.
+    pub fn spin_before_park(&self) -> u32 {
+        self.spin
+    }
+    /// The number of chunk slots of the ring (a power of two, at least `capacity / chunk + 1`).
+    pub fn slots(&self) -> usize {
+        self.slots
+    }
+}
+
+/// Builds [`PipeOptions`], checking every setting in [`build`](PipeOptionsBuilder::build).
+#[derive(Clone, Debug, Default)]
+pub struct PipeOptionsBuilder {
+    capacity: Option<usize>,
+    chunk_size: Option<usize>,
+    pause: Option<usize>,
+    resume: Option<usize>,
+    pool: Option<ChunkPool>,
+    spin: u32,
+}
+
+impl PipeOptionsBuilder {
+    /// The hard bound on the bytes the ring holds (default 1 MiB). At least 1.
+    pub fn capacity(mut self, bytes: usize) -> Self {
+        self.capacity = Some(bytes);
+        self
+    }
+    /// The chunk size (default 16 KiB), unless a [`pool`](Self::pool) is given, whose chunk
+    /// size is then used.
+    pub fn chunk_size(mut self, bytes: usize) -> Self {
+        self.chunk_size = Some(bytes);
+        self
+    }
+    /// The pause threshold: 0 means the writer never pauses (default min(64 KiB, capacity)).
+    pub fn pause_writer_threshold(mut self, bytes: usize) -> Self {
+        self.pause = Some(bytes);
+        self
+    }
+    /// The resume threshold (default half the pause threshold). 0 is taken as 1, as in .NET 9.
+    pub fn resume_writer_threshold(mut self, bytes: usize) -> Self {
+        self.resume = Some(bytes);
+        self
+    }
+    /// The pool to take chunks from; many pipes may share one.
+    pub fn pool(mut self, pool: ChunkPool) -> Self {
+        self.pool = Some(pool);
+        self
+    }
+    /// How many times blocking and async waits re-check before parking (default 0). A
+    /// latency-sensitive user trades a busy core for a shorter wake-up.
+    pub fn spin_before_park(mut self, spins: u32) -> Self {
+        self.spin = spins;
+        self
+    }
+
+    /// Checks the settings.
+    ///
+    /// # Errors
+    /// An [`OptionsError`] naming the setting that is out of range: capacity 0, chunk size 0 or
+    /// above [`MAX_CHUNK_SIZE`](crate::MAX_CHUNK_SIZE), too many chunk slots, a pause threshold
+    /// above the capacity, a resume threshold above the pause threshold, or a pool whose chunk
+    /// size differs from an explicit chunk size.
+    pub fn build(self) -> Result<PipeOptions, OptionsError> {
+        let capacity = self.capacity.unwrap_or(DEFAULT_CAPACITY);
+        if capacity == 0 {
+            return Err(OptionsError::Capacity { capacity });
+        }
+        let pool = match (self.pool, self.chunk_size) {
+            (Some(pool), Some(cs)) if pool.chunk_size() != cs => {
+                return Err(OptionsError::PoolChunkSize {
+                    pool: pool.chunk_size(),
+                    requested: cs,
+                })
+            }
+            (Some(pool), _) => pool,
+            (None, cs) => ChunkPool::global(cs.unwrap_or(DEFAULT_CHUNK_SIZE))?,
+        };
+        let cs = pool.chunk_size();
+        // Data can start anywhere in a chunk, so `capacity` bytes touch at most
+        // ceil(capacity / cs) + 1 chunks.
+        let needed = capacity.div_ceil(cs) + 1;
+        if needed > MAX_SLOTS {
+            return Err(OptionsError::TooManyChunks {
+                chunks: needed,
+                max: MAX_SLOTS,
+            });
+        }
+        let slots = needed.next_power_of_two();
+        let pause = match self.pause {
+            Some(p) if p > capacity => {
+                return Err(OptionsError::PauseThreshold { pause: p, capacity })
+            }
+            Some(p) => p,
+            None => DEFAULT_PAUSE_THRESHOLD.min(capacity),
+        };
+        let resume = if pause == 0 {
+            0
+        } else {
+            let r = self.resume.unwrap_or(pause / 2).max(1);
+            if r > pause {
+                return Err(OptionsError::ResumeThreshold { resume: r, pause });
+            }
+            r
+        };
+        Ok(PipeOptions {
+            capacity,
+            pause,
+            resume,
+            pool,
+            slots,
+            spin: self.spin,
+        })
+    }
+}

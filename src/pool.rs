@@ -1,0 +1,248 @@
+//! Where chunk memory comes from: a pool of fixed-size chunks that many pipes can share.
+//!
+//! A pipe takes a chunk when its writer needs fresh memory and gives it back as soon as the
+//! reader has consumed every byte of it, so the memory a pipe holds follows the data in it.
+//! Chunks come out of the allocator zeroed the first time and keep their old bytes afterwards,
+//! so every byte of a chunk is always initialised and the writer can be handed a plain
+//! `&mut [u8]`.
+//!
+//! The free list is a lock-free bounded queue (crossbeam-queue's `ArrayQueue`). A chunk given
+//! back to a full free list is freed. Nothing in the ring protocol depends on this type: it only
+//! needs `take` and `put`, which is what a shared-memory transport will replace.
+
+use crate::error::OptionsError;
+use crate::loom::{Arc, AtomicUsize, FreeList, Ordering};
+use core::fmt;
+use core::ptr::NonNull;
+use std::alloc::Layout;
+
+/// Chunks are aligned to a cache line so that two chunks never share one.
+const CHUNK_ALIGN: usize = 128;
+
+/// The largest chunk size a pool accepts (1 GiB).
+pub const MAX_CHUNK_SIZE: usize = 1 << 30;
+
+/// One chunk of memory, owned exclusively by whoever holds this value (the pool's free list,
+/// the writer that is filling it, or the ring slot that holds it until the reader releases it).
+pub(crate) struct Chunk {
+    ptr: NonNull<u8>,
+    #[cfg(loom)]
+    shadow: NonNull<[crate::loom::UnsafeCell<()>]>,
+}
+
+// SAFETY: a `Chunk` is a uniquely owned heap allocation (like `Box<[u8]>`); moving it to
+// another thread moves that ownership. Accesses to its bytes are synchronised by the ring.
+unsafe impl Send for Chunk {}
+
+impl Chunk {
+    fn alloc(size: usize) -> Chunk {
+        let layout = Layout::from_size_align(size, CHUNK_ALIGN).expect("chunk layout");
+        // SAFETY: `size >= 1` (checked when the pool was created), so the layout is non-zero.
+        let raw = unsafe { std::alloc::alloc_zeroed(layout) };
+        let ptr = NonNull::new(raw).unwrap_or_else(|| std::alloc::handle_alloc_error(layout));
+        Chunk {
+            ptr,
+            #[cfg(loom)]
+            shadow: {
+                let cells: Box<[crate::loom::UnsafeCell<()>]> = (0..size)
+                    .map(|_| crate::loom::UnsafeCell::new(()))
+                    .collect();
+                // SAFETY: `Box::into_raw` never returns null.
+                unsafe { NonNull::new_unchecked(Box::into_raw(cells)) }
+            },
+        }
+    }
+
+    /// # Safety
+    /// `size` must be the size this chunk was allocated with, and the chunk must not be used
+    /// afterwards.
+    unsafe fn free(self, size: usize) {
+        let layout = Layout::from_size_align(size, CHUNK_ALIGN).expect("chunk layout");
+        // SAFETY: allocated in `alloc` with this very layout (the caller passes the same size).
+        unsafe { std::alloc::dealloc(self.ptr.as_ptr(), layout) };
+        #[cfg(loom)]
+        // SAFETY: the shadow came from `Box::into_raw` in `alloc` and is dropped once, here.
+        drop(unsafe { Box::from_raw(self.shadow.as_ptr()) });
+    }
+
+    /// The first byte of the chunk.
+    #[inline]
+    pub(crate) fn ptr(&self) -> *mut u8 {
+        self.ptr.as_ptr()
+    }
+
+    /// Tells loom that bytes `off..off + len` are being written (no-op outside loom).
+    #[inline]
+    #[cfg_attr(not(loom), allow(dead_code))]
+    #[allow(unused_variables)]
+    pub(crate) fn track_write(&self, off: usize, len: usize) {
+        #[cfg(loom)]
+        for i in off..off + len {
+            // SAFETY: the shadow lives as long as the chunk; `i` is inside the chunk.
+            unsafe { (*self.shadow.as_ptr())[i].with_mut(|_| ()) };
+        }
+    }
+
+    /// Tells loom that bytes `off..off + len` are being read (no-op outside loom).
+    #[inline]
+    #[cfg_attr(not(loom), allow(dead_code))]
+    #[allow(unused_variables)]
+    pub(crate) fn track_read(&self, off: usize, len: usize) {
+        #[cfg(loom)]
+        for i in off..off + len {
+            // SAFETY: as in `track_write`.
+            unsafe { (*self.shadow.as_ptr())[i].with(|_| ()) };
+        }
+    }
+}
+
+struct PoolInner {
+    chunk_size: usize,
+    free: FreeList<Chunk>,
+    /// Chunks currently lent to pipes.
+    in_use: AtomicUsize,
+    /// Chunks ever obtained from the allocator (for tests and statistics).
+    allocated: AtomicUsize,
+}
+
+impl Drop for PoolInner {
+    fn drop(&mut self) {
+        while let Some(chunk) = self.free.pop() {
+            // SAFETY: every chunk in the free list was allocated by this pool with `chunk_size`.
+            unsafe { chunk.free(self.chunk_size) };
+        }
+    }
+}
+
+/// A pool of fixed-size chunks, shared by every pipe that was given a clone of it.
+///
+/// Cloning is cheap (a reference count). Chunks come back when a reader consumes them; the pool
+/// keeps at most `max_retained` idle chunks and frees the rest, so an idle program does not hold
+/// memory it once needed.
+///
+/// ```
+/// use ringpipe::{ChunkPool, PipeOptions};
+/// let pool = ChunkPool::new(4096, 64).unwrap();
+/// let opts = PipeOptions::builder().pool(pool.clone()).build().unwrap();
+/// let (mut w, mut r) = ringpipe::pipe(opts);
+/// w.write_all_blocking(b"hello").unwrap();
+/// assert_eq!(pool.in_use(), 1);
+/// let res = r.try_read().unwrap().unwrap();
+/// let end = res.buffer().end();
+/// r.advance_to(end, end).unwrap();
+/// drop((w, r));
+/// assert_eq!(pool.in_use(), 0);
+/// assert_eq!(pool.retained(), 1);
+/// ```
+#[derive(Clone)]
+pub struct ChunkPool {
+    inner: Arc<PoolInner>,
+}
+
+impl fmt::Debug for ChunkPool {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ChunkPool")
+            .field("chunk_size", &self.chunk_size())
+            .field("in_use", &self.in_use())
+            .field("retained", &self.retained())
+            .finish()
+    }
+}
+
+impl ChunkPool {
+    /// A pool of chunks of `chunk_size` bytes that keeps up to `max_retained` idle chunks.
+    ///
+    /// # Errors
+    /// [`OptionsError::ChunkSize`] if `chunk_size` is 0 or larger than [`MAX_CHUNK_SIZE`].
+    pub fn new(chunk_size: usize, max_retained: usize) -> Result<ChunkPool, OptionsError> {
+        if chunk_size == 0 || chunk_size > MAX_CHUNK_SIZE {
+            return Err(OptionsError::ChunkSize { chunk_size });
+        }
+        Ok(ChunkPool {
+            inner: Arc::new(PoolInner {
+                chunk_size,
+                free: FreeList::new(max_retained),
+                in_use: AtomicUsize::new(0),
+                allocated: AtomicUsize::new(0),
+            }),
+        })
+    }
+
+    /// The process-wide pool for `chunk_size`, created on first use. Pipes built without an
+    /// explicit pool use it, so their chunks are recycled across pipes. It keeps up to
+    /// `max(64, 8 MiB / chunk_size)` idle chunks.
+    ///
+    /// # Errors
+    /// As [`ChunkPool::new`].
+    pub fn global(chunk_size: usize) -> Result<ChunkPool, OptionsError> {
+        let retained = (8 << 20) / chunk_size.max(1);
+        #[cfg(loom)]
+        {
+            ChunkPool::new(chunk_size, retained.max(64))
+        }
+        #[cfg(not(loom))]
+        {
+            use std::collections::HashMap;
+            use std::sync::{Mutex, OnceLock};
+            static GLOBAL: OnceLock<Mutex<HashMap<usize, ChunkPool>>> = OnceLock::new();
+            if chunk_size == 0 || chunk_size > MAX_CHUNK_SIZE {
+                return Err(OptionsError::ChunkSize { chunk_size });
+            }
+            let map = GLOBAL.get_or_init(Default::default);
+            let mut map = map.lock().unwrap_or_else(|e| e.into_inner());
+            if let Some(pool) = map.get(&chunk_size) {
+                return Ok(pool.clone());
+            }
+            let pool = ChunkPool::new(chunk_size, retained.max(64))?;
+            map.insert(chunk_size, pool.clone());
+            Ok(pool)
+        }
+    }
+
+    /// The size of every chunk of this pool, in bytes.
+    pub fn chunk_size(&self) -> usize {
+        self.inner.chunk_size
+    }
+
+    /// Chunks currently lent to pipes (held by a writer or holding unconsumed data).
+    pub fn in_use(&self) -> usize {
+        self.inner.in_use.load(Ordering::Relaxed)
+    }
+
+    /// Idle chunks kept for reuse.
+    pub fn retained(&self) -> usize {
+        self.inner.free.len()
+    }
+
+    /// Chunks obtained from the allocator since the pool was created.
+    pub fn allocated(&self) -> usize {
+        self.inner.allocated.load(Ordering::Relaxed)
+    }
+
+    /// Whether two handles name the same pool.
+    pub fn same_pool(&self, other: &ChunkPool) -> bool {
+        Arc::ptr_eq(&self.inner, &other.inner)
+    }
+
+    /// Takes a chunk: an idle one if there is one, else a new zeroed one.
+    pub(crate) fn take(&self) -> Chunk {
+        // Ordering: Relaxed; a statistic only.
+        self.inner.in_use.fetch_add(1, Ordering::Relaxed);
+        match self.inner.free.pop() {
+            Some(chunk) => chunk,
+            None => {
+                self.inner.allocated.fetch_add(1, Ordering::Relaxed);
+                Chunk::alloc(self.inner.chunk_size)
+            }
+        }
+    }
+
+    /// Gives a chunk back.
+    pub(crate) fn put(&self, chunk: Chunk) {
+        self.inner.in_use.fetch_sub(1, Ordering::Relaxed);
+        if let Err(chunk) = self.inner.free.push(chunk) {
+            // SAFETY: the chunk came from `take` of this pool, so it has this pool's size.
+            unsafe { chunk.free(self.inner.chunk_size) };
+        }
+    }
+}

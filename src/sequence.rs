@@ -1,0 +1,349 @@
+//! The reader's view of the data: a multi-chunk byte sequence (.NET `ReadOnlySequence<byte>`)
+//! and positions in it (.NET `SequencePosition`).
+
+use crate::loom::Ordering;
+use crate::ring::{Shared, OPEN};
+use core::fmt;
+use core::ops::{Bound, RangeBounds};
+
+/// A position in a pipe's byte stream, handed out by a [`Sequence`] and taken back by
+/// [`PipeReader::advance_to`](crate::PipeReader::advance_to).
+///
+/// It is an absolute byte offset plus a tag naming the pipe (and its reset generation), so a
+/// position from another pipe, or from before a reset, is refused instead of misread.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Position {
+    pub(crate) pos: u64,
+    pub(crate) tag: u64,
+}
+
+impl Position {
+    /// The number of bytes written into the pipe before this position (since creation or the
+    /// last reset).
+    pub fn offset(&self) -> u64 {
+        self.pos
+    }
+}
+
+impl fmt::Debug for Position {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Position({})", self.pos)
+    }
+}
+
+/// Where a chunk walk stands: chunk `seq` holds data from position `start`.
+#[derive(Clone, Copy)]
+struct Cursor {
+    seq: u64,
+    start: u64,
+}
+
+/// All flushed, unconsumed bytes a read returned (or a slice of them), possibly spread over
+/// several chunks. `Copy`; it borrows the reader, so it cannot outlive the read, and the
+/// reader cannot advance while it is alive.
+///
+/// ```
+/// let opts = ringpipe::PipeOptions::builder().chunk_size(4).build().unwrap();
+/// let (mut w, mut r) = ringpipe::pipe(opts);
+/// w.write_all_blocking(b"hello world").unwrap();
+/// let res = r.try_read().unwrap().unwrap();
+/// let buf = res.buffer();
+/// assert_eq!(buf.len(), 11);
+/// assert!(buf.chunks().count() >= 3);
+/// let space = buf.find(b' ').unwrap();
+/// assert_eq!(buf.slice_to(space).to_vec(), b"hello");
+/// assert_eq!(buf.slice(6..).to_vec(), b"world");
+/// ```
+#[derive(Clone, Copy)]
+pub struct Sequence<'a> {
+    shared: &'a Shared,
+    start: u64,
+    end: u64,
+    cur: Cursor,
+    tag: u64,
+}
+
+impl fmt::Debug for Sequence<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Sequence")
+            .field("start", &self.start)
+            .field("end", &self.end)
+            .finish()
+    }
+}
+
+impl<'a> Sequence<'a> {
+    /// # Safety
+    /// Bytes `start .. end` must be committed and unconsumed, chunk `seq` must hold position
+    /// `start` (its data begins at `chunk_start`), and the caller must keep the reader from
+    /// advancing for `'a`.
+    pub(crate) unsafe fn new(
+        shared: &'a Shared,
+        start: u64,
+        end: u64,
+        seq: u64,
+        chunk_start: u64,
+        tag: u64,
+    ) -> Self {
+        let mut s = Sequence {
+            shared,
+            start,
+            end,
+            cur: Cursor {
+                seq,
+                start: chunk_start,
+            },
+            tag,
+        };
+        s.cur = s.seek(start);
+        s
+    }
+
+    /// The end of the chunk's data, or `u64::MAX` while the writer still fills it.
+    #[inline]
+    fn chunk_end(&self, c: Cursor) -> u64 {
+        // Ordering: Acquire, pairs with P2 (seal).
+        let len = self.shared.slot(c.seq).len.load(Ordering::Acquire);
+        if len == OPEN {
+            u64::MAX
+        } else {
+            c.start + len as u64
+        }
+    }
+
+    /// The cursor of the chunk holding `pos` (`start <= pos <= end`); at a chunk boundary,
+    /// the later chunk if there is data in it.
+    fn seek(&self, pos: u64) -> Cursor {
+        let mut c = self.cur;
+        loop {
+            let ce = self.chunk_end(c);
+            // Move on only if the next chunk holds data of this sequence (so it was opened).
+            if ce <= pos && ce < self.end {
+                c = Cursor {
+                    seq: c.seq + 1,
+                    start: ce,
+                };
+            } else {
+                return c;
+            }
+        }
+    }
+
+    /// Number of bytes.
+    #[inline]
+    pub fn len(&self) -> usize {
+        (self.end - self.start) as usize
+    }
+
+    /// Whether there are no bytes.
+    #[inline]
+    pub fn is_empty(&self) -> bool {
+        self.end == self.start
+    }
+
+    /// The position of the first byte.
+    pub fn start(&self) -> Position {
+        Position {
+            pos: self.start,
+            tag: self.tag,
+        }
+    }
+
+    /// The position just past the last byte.
+    pub fn end(&self) -> Position {
+        Position {
+            pos: self.end,
+            tag: self.tag,
+        }
+    }
+
+    /// The position `offset` bytes from the start.
+    ///
+    /// # Panics
+    /// If `offset > len()`.
+    pub fn position(&self, offset: usize) -> Position {
+        assert!(
+            offset <= self.len(),
+            "ringpipe: offset {offset} is past the end of a sequence of {} bytes",
+            self.len()
+        );
+        Position {
+            pos: self.start + offset as u64,
+            tag: self.tag,
+        }
+    }
+
+    /// The offset of `pos` from the start, if `pos` lies in this sequence (end included).
+    pub fn offset_of(&self, pos: Position) -> Option<usize> {
+        (pos.tag == self.tag && pos.pos >= self.start && pos.pos <= self.end)
+            .then(|| (pos.pos - self.start) as usize)
+    }
+
+    /// The contiguous pieces of the sequence, in order; none is empty.
+    pub fn chunks(&self) -> Chunks<'a> {
+        Chunks { seq: *self }
+    }
+
+    /// The first contiguous piece (empty if the sequence is).
+    pub fn first_chunk(&self) -> &'a [u8] {
+        self.chunks().next().unwrap_or(&[])
+    }
+
+    /// Whether the bytes are contiguous in memory.
+    pub fn is_single_chunk(&self) -> bool {
+        self.first_chunk().len() == self.len()
+    }
+
+    /// The bytes `range` (offsets from the start).
+    ///
+    /// # Panics
+    /// If the range is decreasing or past the end.
+    pub fn slice(&self, range: impl RangeBounds<usize>) -> Sequence<'a> {
+        let lo = match range.start_bound() {
+            Bound::Included(&n) => n,
+            Bound::Excluded(&n) => n + 1,
+            Bound::Unbounded => 0,
+        };
+        let hi = match range.end_bound() {
+            Bound::Included(&n) => n + 1,
+            Bound::Excluded(&n) => n,
+            Bound::Unbounded => self.len(),
+        };
+        assert!(
+            lo <= hi && hi <= self.len(),
+            "ringpipe: slice {lo}..{hi} out of range for a sequence of {} bytes",
+            self.len()
+        );
+        self.sub(self.start + lo as u64, self.start + hi as u64)
+    }
+
+    /// The bytes from `from` to `to`, if both lie in this sequence in that order.
+    pub fn slice_between(&self, from: Position, to: Position) -> Option<Sequence<'a>> {
+        let a = self.offset_of(from)?;
+        let b = self.offset_of(to)?;
+        (a <= b).then(|| self.sub(from.pos, to.pos))
+    }
+
+    /// The bytes before `to`.
+    ///
+    /// # Panics
+    /// If `to` does not lie in this sequence.
+    pub fn slice_to(&self, to: Position) -> Sequence<'a> {
+        self.slice_between(self.start(), to)
+            .expect("ringpipe: position outside the sequence")
+    }
+
+    /// The bytes from `from` on.
+    ///
+    /// # Panics
+    /// If `from` does not lie in this sequence.
+    pub fn slice_from(&self, from: Position) -> Sequence<'a> {
+        self.slice_between(from, self.end())
+            .expect("ringpipe: position outside the sequence")
+    }
+
+    fn sub(&self, start: u64, end: u64) -> Sequence<'a> {
+        let narrowed = Sequence {
+            end: self.end,
+            ..*self
+        };
+        let cur = narrowed.seek(start);
+        Sequence {
+            shared: self.shared,
+            start,
+            end,
+            cur,
+            tag: self.tag,
+        }
+    }
+
+    /// The position of the first `byte`, if any.
+    pub fn find(&self, byte: u8) -> Option<Position> {
+        let mut at = self.start;
+        for chunk in self.chunks() {
+            if let Some(i) = chunk.iter().position(|&b| b == byte) {
+                return Some(Position {
+                    pos: at + i as u64,
+                    tag: self.tag,
+                });
+            }
+            at += chunk.len() as u64;
+        }
+        None
+    }
+
+    /// Copies the first `dst.len()` bytes into `dst`.
+    ///
+    /// # Panics
+    /// If the sequence is shorter than `dst`.
+    pub fn copy_to_slice(&self, dst: &mut [u8]) {
+        assert!(
+            dst.len() <= self.len(),
+            "ringpipe: copy_to_slice of {} bytes from a sequence of {}",
+            dst.len(),
+            self.len()
+        );
+        let mut done = 0;
+        for chunk in self.chunks() {
+            if done == dst.len() {
+                break;
+            }
+            let n = chunk.len().min(dst.len() - done);
+            dst[done..done + n].copy_from_slice(&chunk[..n]);
+            done += n;
+        }
+    }
+
+    /// The bytes, copied into a new vector.
+    pub fn to_vec(&self) -> Vec<u8> {
+        let mut v = Vec::with_capacity(self.len());
+        for chunk in self.chunks() {
+            v.extend_from_slice(chunk);
+        }
+        v
+    }
+}
+
+/// Iterator over the contiguous pieces of a [`Sequence`].
+#[derive(Clone, Debug)]
+pub struct Chunks<'a> {
+    seq: Sequence<'a>,
+}
+
+impl<'a> Iterator for Chunks<'a> {
+    type Item = &'a [u8];
+
+    fn next(&mut self) -> Option<&'a [u8]> {
+        let s = &mut self.seq;
+        while s.start < s.end {
+            let c = s.cur;
+            let ce = s.chunk_end(c);
+            let hi = ce.min(s.end);
+            if hi > s.start {
+                let off = (s.start - c.start) as usize;
+                let len = (hi - s.start) as usize;
+                // SAFETY: positions `start .. hi` are committed and unconsumed (Sequence::new's
+                // contract), so chunk `c.seq` is in the reader's range of slots, holds them at
+                // offset `off`, and nobody writes them while the reader is borrowed.
+                let bytes = unsafe {
+                    s.shared.track_read(c.seq, off, len);
+                    core::slice::from_raw_parts(s.shared.chunk_ptr(c.seq).add(off), len)
+                };
+                s.start = hi;
+                if hi == ce && hi < s.end {
+                    s.cur = Cursor {
+                        seq: c.seq + 1,
+                        start: ce,
+                    };
+                }
+                return Some(bytes);
+            }
+            // `start` sits at the end of a sealed chunk: the data goes on in the next one.
+            s.cur = Cursor {
+                seq: c.seq + 1,
+                start: ce,
+            };
+        }
+        None
+    }
+}
