@@ -164,9 +164,11 @@ impl PipeReader {
         let completed = s & WRITER_COMPLETED != 0;
         let canceled = s & READ_CANCELED != 0;
         if canceled || completed || t >= self.wait_pos(need) {
-            if canceled {
-                // One-shot: this result observes the cancel.
-                sh.state.fetch_and(!READ_CANCELED, Ordering::AcqRel);
+            if canceled || s & STALLED != 0 {
+                // One-shot: this result observes the cancel. A stall is over once a read
+                // returns: it concerned the previous wait.
+                sh.state
+                    .fetch_and(!(READ_CANCELED | STALLED), Ordering::AcqRel);
             }
             return Some(Ok(Snap {
                 tail: t,
@@ -244,10 +246,11 @@ impl PipeReader {
         };
         let sh = &*self.shared;
         sh.reader_waker.register(cx.waker());
-        // Ordering: Relaxed, published by the AcqRel RMW below.
+        // Ordering: Release, pairs with the writer's Acquire loads (commit, `poll_grant`): a
+        // writer that sees this wait position also sees the head and examined stored before.
         sh.reader
             .wait_pos
-            .store(self.wait_pos(need), Ordering::Relaxed);
+            .store(self.wait_pos(need), Ordering::Release);
         let old = sh.state.fetch_or(READER_WAITING, Ordering::AcqRel);
         self.waiting = true;
         let sh = &*self.shared;
@@ -260,6 +263,13 @@ impl PipeReader {
             return Poll::Ready(r.map(Some));
         }
         if s & WRITER_WAITING_SPACE != 0 && self.writer_blocked() {
+            // The needs we just acquired may come from a wait newer than `s`: re-read the
+            // tail, which now includes every commit made before those needs were stored.
+            let t = self.shared.writer.tail.load(Ordering::Acquire);
+            if let Some(r) = self.decide(s, t, need) {
+                self.stop_waiting();
+                return Poll::Ready(r.map(Some));
+            }
             // The writer waits for room only we can make, and we wait for data only it can
             // commit.
             self.stop_waiting();
@@ -277,10 +287,10 @@ impl PipeReader {
     /// Whether a writer parked for room still lacks it, given our (exact) head and released.
     fn writer_blocked(&self) -> bool {
         let sh = &*self.shared;
-        // Ordering: Relaxed; published by the writer's AcqRel RMW that set
-        // WRITER_WAITING_SPACE, which the caller observed with Acquire.
-        self.head < sh.writer.need_head.load(Ordering::Relaxed)
-            || self.chunk_seq < sh.writer.need_released.load(Ordering::Relaxed)
+        // Ordering: Acquire, pairs with the writer's Release stores of its needs (made after
+        // its last commit before that wait).
+        self.head < sh.writer.need_head.load(Ordering::Acquire)
+            || self.chunk_seq < sh.writer.need_released.load(Ordering::Acquire)
     }
 
     /// Turns a snapshot into a result borrowing `self`.

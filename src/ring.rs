@@ -45,8 +45,13 @@
 //! * **C1** completion: `state.fetch_or(COMPLETED, AcqRel)`; the completing side's stores
 //!   before it (final commit, error value, opened count) are visible to whoever observes the
 //!   bit with an `Acquire` load.
-//! * `wait_pos` / `need_*` are stored (Relaxed) before the `*_WAITING` RMW (AcqRel) that
-//!   publishes them; readers of those values load `state` with `Acquire` first.
+//! * **D1** (deadlock detection) the reader stores `wait_pos` with `Release` before its
+//!   `READER_WAITING` RMW; the writer loads it with `Acquire` *before* re-trying its grant, so
+//!   whichever of the reader's waits the value comes from, every head the reader stored before
+//!   that wait is visible to the grant. Symmetrically the writer stores `need_head` /
+//!   `need_released` with `Release` after its last commit, and the reader, having loaded them
+//!   with `Acquire`, re-reads `tail` before it calls the situation a deadlock. A `state` bit and
+//!   the value next to it may come from different waits; these pairs make that harmless.
 
 use crate::error::CompletionError;
 use crate::loom::{

@@ -179,12 +179,13 @@ impl PipeWriter {
             // Ordering: Acquire, pairs with C1: the reader's last reads of chunk memory happen
             // before we reuse the current chunk as scratch.
             if sh.state.load(Ordering::Acquire) & READER_COMPLETED != 0 {
-                self.scratch = true;
+                self.enter_scratch();
             }
         }
         if self.scratch {
             return Ok(self.grant_scratch());
         }
+        let sh = &*self.shared;
         let cs = sh.chunk_size;
         // Byte room: `pos - head <= capacity` (invariant 2).
         let mut room = sh.capacity - (self.pos - self.cached_head);
@@ -248,6 +249,13 @@ impl PipeWriter {
         // released this slot's previous chunk and no longer reads the cell.
         slot.chunk.with_mut(|c| unsafe { *c = Some(chunk) });
         self.has_chunk = true;
+    }
+
+    /// The reader has completed: further advanced bytes are dropped (nobody will read them)
+    /// and no backpressure applies.
+    fn enter_scratch(&mut self) {
+        self.scratch = true;
+        self.paused = false;
     }
 
     /// After the reader completed: hand out the whole current chunk as scratch memory.
@@ -354,24 +362,34 @@ impl PipeWriter {
         };
         let sh = &*self.shared;
         sh.writer_waker.register(cx.waker());
-        // Ordering: Relaxed stores published by the AcqRel RMW below.
-        sh.writer.need_head.store(need_head, Ordering::Relaxed);
+        // Ordering: Release, pairs with the reader's Acquire loads in `writer_blocked`: a
+        // reader that sees these needs also sees every commit before them.
+        sh.writer.need_head.store(need_head, Ordering::Release);
         sh.writer
             .need_released
-            .store(need_released, Ordering::Relaxed);
+            .store(need_released, Ordering::Release);
         let bits = WRITER_WAITING | WRITER_WAITING_SPACE;
         sh.state.fetch_or(bits, Ordering::AcqRel);
         self.waiting = bits;
         // W1: our WAITING bit vs the reader's head/released store.
         Shared::fence_sc();
-        // Ordering: Acquire, pairs with the reader's RMW that set READER_WAITING (wait_pos).
+        // Ordering: Acquire, pairs with the reader's RMW that set READER_WAITING; and Acquire
+        // on `wait_pos`, pairs with its Release store. Whichever wait of the reader these
+        // values come from, every head it stored before that wait is visible to the `grant`
+        // below, so a reader that waits is never judged on a stale head.
         let s = sh.state.load(Ordering::Acquire);
-        if s & STALLED != 0
-            || (s & READER_WAITING != 0
-                && sh.reader.wait_pos.load(Ordering::Relaxed) > self.committed)
-        {
+        let wait_pos = sh.reader.wait_pos.load(Ordering::Acquire);
+        // Room may have come between the first try and our WAITING bit.
+        match self.grant(hint) {
+            Ok(n) => return Poll::Ready(Ok(n)),
+            Err(GrantFail::Err(e)) => return Poll::Ready(Err(e)),
+            Err(GrantFail::Space { .. }) => {}
+        }
+        let sh = &*self.shared;
+        if s & STALLED != 0 || (s & READER_WAITING != 0 && wait_pos > self.committed) {
             // The reader waits for data we cannot commit without room, and we wait for room
-            // the reader will not make without data.
+            // the reader will not make without data (the `grant` above saw every head the
+            // reader stored before it started waiting).
             if s & STALLED == 0 {
                 sh.state.fetch_or(STALLED, Ordering::AcqRel);
             }
@@ -379,11 +397,7 @@ impl PipeWriter {
             self.shared.wake_reader();
             return Poll::Ready(Err(WriteError::WouldDeadlock));
         }
-        match self.grant(hint) {
-            Ok(n) => Poll::Ready(Ok(n)),
-            Err(GrantFail::Err(e)) => Poll::Ready(Err(e)),
-            Err(GrantFail::Space { .. }) => Poll::Pending,
-        }
+        Poll::Pending
     }
 
     /// Clears the waiting bits this writer set (after a wait ends or is abandoned).
@@ -445,7 +459,7 @@ impl PipeWriter {
         // Ordering: Acquire, pairs with the reader's AcqRel RMW that set READER_WAITING, so
         // that its `wait_pos` store is visible.
         let s = sh.state.load(Ordering::Acquire);
-        if s & READER_WAITING != 0 && self.pos >= sh.reader.wait_pos.load(Ordering::Relaxed) {
+        if s & READER_WAITING != 0 && self.pos >= sh.reader.wait_pos.load(Ordering::Acquire) {
             sh.state.fetch_and(!READER_WAITING, Ordering::AcqRel);
             sh.wake_reader();
         }
@@ -496,9 +510,14 @@ impl PipeWriter {
             // SAFETY: the reader wrote its error before setting READER_FAILED (C1), which we
             // observed with Acquire; it never writes it again before a reset.
             let e = sh.reader_error.with(|p| unsafe { (*p).clone() });
+            self.enter_scratch();
+            // A flush folds the advanced bytes into the (dropped) stream: nothing is unflushed.
+            self.committed = self.pos;
             return Some(Err(WriteError::ReaderFailed(e.expect("reader error set"))));
         }
         if s & READER_COMPLETED != 0 {
+            self.enter_scratch();
+            self.committed = self.pos;
             return Some(Ok(FlushResult {
                 canceled: false,
                 completed: true,
@@ -678,6 +697,7 @@ impl PipeWriter {
         let s = sh.state.fetch_or(bits, Ordering::AcqRel);
         self.completed = true;
         self.granted = 0;
+        self.committed = self.pos;
         self.has_chunk = false;
         sh.wake_reader();
         if s & READER_COMPLETED != 0 {

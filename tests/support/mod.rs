@@ -1,0 +1,188 @@
+//! Shared helpers for the contract tests: a counting waker to poll futures by hand, option
+//! builders, a private chunk pool, a typed error to check identity, and a hang guard.
+#![allow(dead_code)]
+
+use ringpipe::{ChunkPool, PipeOptions, PipeReader, PipeWriter, ReadResult};
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{mpsc, Arc};
+use std::task::{Context, Poll, Wake, Waker};
+use std::time::Duration;
+
+/// A waker that counts how many times it was woken.
+#[derive(Default)]
+pub struct Counter {
+    count: AtomicUsize,
+}
+
+impl Counter {
+    /// Wakes so far.
+    pub fn count(&self) -> usize {
+        self.count.load(Ordering::SeqCst)
+    }
+}
+
+impl Wake for Counter {
+    fn wake(self: Arc<Self>) {
+        self.count.fetch_add(1, Ordering::SeqCst);
+    }
+    fn wake_by_ref(self: &Arc<Self>) {
+        self.count.fetch_add(1, Ordering::SeqCst);
+    }
+}
+
+/// A fresh counting waker and the counter behind it.
+pub fn counting_waker() -> (Arc<Counter>, Waker) {
+    let counter = Arc::new(Counter::default());
+    let waker = Waker::from(counter.clone());
+    (counter, waker)
+}
+
+/// Polls a pinned future once with `waker`.
+pub fn poll_once<F: Future>(fut: Pin<&mut F>, waker: &Waker) -> Poll<F::Output> {
+    let mut cx = Context::from_waker(waker);
+    fut.poll(&mut cx)
+}
+
+/// A private pool (so `in_use`/`allocated` are not disturbed by other tests).
+pub fn private_pool(chunk_size: usize, retained: usize) -> ChunkPool {
+    ChunkPool::new(chunk_size, retained).expect("valid pool")
+}
+
+/// Options with the given capacity, a private pool of `chunk`-byte chunks, and thresholds.
+pub fn opts(capacity: usize, pool: &ChunkPool, pause: usize, resume: usize) -> PipeOptions {
+    let b = PipeOptions::builder()
+        .capacity(capacity)
+        .pool(pool.clone())
+        .pause_writer_threshold(pause);
+    let b = if pause == 0 {
+        b
+    } else {
+        b.resume_writer_threshold(resume)
+    };
+    b.build().expect("valid options")
+}
+
+/// A pipe over a private pool, without backpressure.
+pub fn plain_pipe(capacity: usize, chunk: usize) -> (PipeWriter, PipeReader, ChunkPool) {
+    let pool = private_pool(chunk, 64);
+    let (w, r) = ringpipe::pipe(opts(capacity, &pool, 0, 0));
+    (w, r, pool)
+}
+
+/// A pipe over a private pool with backpressure thresholds.
+pub fn bp_pipe(
+    capacity: usize,
+    chunk: usize,
+    pause: usize,
+    resume: usize,
+) -> (PipeWriter, PipeReader, ChunkPool) {
+    let pool = private_pool(chunk, 64);
+    let (w, r) = ringpipe::pipe(opts(capacity, &pool, pause, resume));
+    (w, r, pool)
+}
+
+/// Copies `data` into the writer with `try_get_memory`/`advance`, without committing.
+/// Panics if the pipe has no room.
+pub fn put(w: &mut PipeWriter, data: &[u8]) {
+    let mut rest = data;
+    while !rest.is_empty() {
+        let mem = w.try_get_memory(1).expect("room for put");
+        let n = mem.len().min(rest.len());
+        mem[..n].copy_from_slice(&rest[..n]);
+        w.advance(n);
+        rest = &rest[n..];
+    }
+}
+
+/// `put` then a commit.
+pub fn put_commit(w: &mut PipeWriter, data: &[u8]) {
+    put(w, data);
+    w.commit();
+}
+
+/// `n` bytes 0, 1, 2, ... (mod 251).
+pub fn pattern(n: usize) -> Vec<u8> {
+    (0..n).map(|i| (i % 251) as u8).collect()
+}
+
+/// What a read returned, detached from the reader's borrow.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Got {
+    pub bytes: Vec<u8>,
+    pub canceled: bool,
+    pub completed: bool,
+    /// Offsets of the buffer's start and end positions.
+    pub start: u64,
+    pub end: u64,
+}
+
+pub fn got(res: &ReadResult<'_>) -> Got {
+    let buf = res.buffer();
+    Got {
+        bytes: buf.to_vec(),
+        canceled: res.is_canceled(),
+        completed: res.is_completed(),
+        start: buf.start().offset(),
+        end: buf.end().offset(),
+    }
+}
+
+/// `try_read` that must return a result.
+pub fn must_read(r: &mut PipeReader) -> Got {
+    let res = r
+        .try_read()
+        .expect("try_read failed")
+        .expect("try_read returned None");
+    got(&res)
+}
+
+/// Reads (must succeed) and advances to `(consumed, examined)` given as offsets into the buffer.
+pub fn read_advance(r: &mut PipeReader, consumed: usize, examined: usize) -> Got {
+    let (g, c, e) = {
+        let res = r
+            .try_read()
+            .expect("try_read failed")
+            .expect("try_read returned None");
+        let buf = res.buffer();
+        (got(&res), buf.position(consumed), buf.position(examined))
+    };
+    r.advance_to(c, e).expect("advance_to");
+    g
+}
+
+/// An error type whose identity we can check after it crossed the pipe.
+#[derive(Debug)]
+pub struct TestError {
+    pub id: u32,
+}
+
+impl std::fmt::Display for TestError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "test error #{}", self.id)
+    }
+}
+
+impl std::error::Error for TestError {}
+
+/// Runs `f` on another thread and fails if it does not finish within 10 s (a hang guard, not a
+/// timing assertion). A panic in `f` is re-raised here.
+pub fn with_timeout<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> T {
+    let (tx, rx) = mpsc::channel();
+    let handle = std::thread::spawn(move || {
+        let out = f();
+        let _ = tx.send(out);
+    });
+    match rx.recv_timeout(Duration::from_secs(10)) {
+        Ok(v) => {
+            handle.join().expect("scenario thread");
+            v
+        }
+        Err(mpsc::RecvTimeoutError::Disconnected) => match handle.join() {
+            Err(payload) => std::panic::resume_unwind(payload),
+            Ok(()) => panic!("scenario thread ended without a result"),
+        },
+        Err(mpsc::RecvTimeoutError::Timeout) => panic!("scenario hung for 10 s"),
+    }
+}
