@@ -290,3 +290,8 @@ impl PipeCanceller {
 
 #[cfg(doctest)]
 mod compile_fail_tests;
+
+/// The README's examples, compiled and run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+mod readme_doctests {}
