@@ -379,7 +379,8 @@ impl PipeReader {
         block_on(spin, self.read_at_least(minimum))
     }
 
-    /// The poll form of [`read`](Self::read).
+    /// The poll form of [`read`](Self::read). A `Pending` poll leaves the reader registered as
+    /// waiting until the next poll or read (a dropped [`Read`] future clears it at once).
     pub fn poll_read(&mut self, cx: &mut Context<'_>) -> Poll<Result<ReadResult<'_>, ReadError>> {
         match self.poll_inner(Some(cx), Need::More) {
             Poll::Pending => Poll::Pending,

@@ -302,6 +302,11 @@ impl PipeWriter {
     /// Writable memory of at least `size_hint` bytes, waiting (asynchronously) for the reader
     /// to make room. Cancel-safe: dropping the future gives up the wait and changes nothing.
     ///
+    /// Waiting does not commit: advanced bytes stay invisible to the reader. Commit first if
+    /// the reader may need them to make progress (as [`write_all`](Self::write_all) does);
+    /// otherwise a reader waiting for those bytes and this wait end in
+    /// [`WriteError::WouldDeadlock`] on both sides instead of hanging.
+    ///
     /// # Errors
     /// As [`try_get_memory`](Self::try_get_memory), except that instead of `Full` it waits;
     /// [`WriteError::WouldDeadlock`] if the wait could never end.
