@@ -10,6 +10,7 @@ pub(crate) use loom::sync::atomic::{fence, AtomicU32, AtomicU64, AtomicUsize, Or
 pub(crate) use loom::sync::Arc;
 
 #[cfg(not(loom))]
+#[allow(unused_imports)] // `fence` is unused where the asymmetric fence is membarrier.
 pub(crate) use std::sync::atomic::{fence, AtomicU32, AtomicU64, AtomicUsize, Ordering};
 #[cfg(not(loom))]
 pub(crate) use std::sync::Arc;
@@ -114,5 +115,113 @@ impl<T> FreeList<T> {
     }
     pub(crate) fn len(&self) -> usize {
         self.items.lock().unwrap().len()
+    }
+}
+
+/// The two halves of an asymmetric store-buffering fence (see `ring.rs`, W1).
+///
+/// A side that publishes (commit, advance) issues [`fence_light`] between its cursor store and
+/// its `state` load; a side that parks issues [`fence_heavy`] between setting its waiting bit
+/// and re-reading the other cursor. Together they give the guarantee of two `fence(SeqCst)`:
+/// at least one side sees the other's store.
+///
+/// On Linux, when `membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED)` is available, the light half is
+/// only a compiler fence and the heavy half is the system call, which makes every running thread
+/// of the process execute a full barrier: the cost moves from every publish to the rare park.
+/// Elsewhere, and under loom and Miri (which model `fence` but not `membarrier`), both halves are
+/// `fence(SeqCst)`.
+///
+/// Sources: the asymmetric Dekker pattern of Linux `membarrier(2)` ("Examples") and Folly's
+/// `asymmetricLightBarrier` / `asymmetricHeavyBarrier`.
+pub(crate) use asym::{fence_heavy, fence_light, init_fences};
+
+#[cfg(any(loom, miri, not(target_os = "linux")))]
+mod asym {
+    use super::{fence, Ordering};
+
+    pub(crate) fn init_fences() {}
+
+    #[inline]
+    pub(crate) fn fence_light() {
+        fence(Ordering::SeqCst);
+    }
+
+    #[inline]
+    pub(crate) fn fence_heavy() {
+        fence(Ordering::SeqCst);
+    }
+}
+
+#[cfg(all(not(loom), not(miri), target_os = "linux"))]
+mod asym {
+    use core::sync::atomic::{compiler_fence, fence, AtomicU8, Ordering};
+
+    const UNKNOWN: u8 = 0;
+    const MEMBARRIER: u8 = 1;
+    const FENCE: u8 = 2;
+
+    /// Decided once, before the first pipe exists, and never changed afterwards, so both halves
+    /// of every pipe always agree on which scheme is in use (a pipe's halves reach their threads
+    /// through `spawn` or a channel, which orders them after this store).
+    static MODE: AtomicU8 = AtomicU8::new(UNKNOWN);
+
+    // From <linux/membarrier.h>.
+    const MEMBARRIER_CMD_PRIVATE_EXPEDITED: libc::c_long = 1 << 3;
+    const MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED: libc::c_long = 1 << 4;
+
+    fn membarrier(cmd: libc::c_long) -> bool {
+        // SAFETY: membarrier takes no pointers; an unsupported command just fails with -1.
+        unsafe {
+            libc::syscall(
+                libc::SYS_membarrier,
+                cmd,
+                0 as libc::c_long,
+                0 as libc::c_long,
+            ) == 0
+        }
+    }
+
+    /// Chooses the scheme (idempotent; called when a pipe is created).
+    #[cold]
+    fn decide() -> u8 {
+        static ONCE: std::sync::Once = std::sync::Once::new();
+        ONCE.call_once(|| {
+            let ok = std::env::var_os("RINGPIPE_NO_MEMBARRIER").is_none()
+                && membarrier(MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED)
+                && membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED);
+            MODE.store(if ok { MEMBARRIER } else { FENCE }, Ordering::Release);
+        });
+        MODE.load(Ordering::Acquire)
+    }
+
+    pub(crate) fn init_fences() {
+        if MODE.load(Ordering::Acquire) == UNKNOWN {
+            decide();
+        }
+    }
+
+    #[inline]
+    pub(crate) fn fence_light() {
+        // Ordering: Relaxed; MODE was set before any pipe existed (see `MODE`).
+        if MODE.load(Ordering::Relaxed) == MEMBARRIER {
+            compiler_fence(Ordering::SeqCst);
+        } else {
+            fence(Ordering::SeqCst);
+        }
+    }
+
+    #[inline]
+    pub(crate) fn fence_heavy() {
+        if MODE.load(Ordering::Relaxed) == MEMBARRIER {
+            fence(Ordering::SeqCst);
+            // It worked when registered; the kernel gives no way for it to fail later short
+            // of a bug, and the light side could not recover from it, so we do not go on.
+            if !membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED) {
+                panic!("ringpipe: membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED) failed after it was registered");
+            }
+            fence(Ordering::SeqCst);
+        } else {
+            fence(Ordering::SeqCst);
+        }
     }
 }

@@ -1,7 +1,7 @@
 //! The reading half: `read` / `try_read` / `read_at_least` / `advance_to` / `complete`.
 
 use crate::error::{AdvanceError, CompletionError, ReadError};
-use crate::loom::{Arc, Ordering};
+use crate::loom::{fence_heavy, fence_light, Arc, Ordering};
 use crate::ring::*;
 use crate::sequence::{Position, Sequence};
 use crate::wait::block_on;
@@ -244,6 +244,22 @@ impl PipeReader {
             self.stop_waiting();
             return Poll::Ready(Ok(None));
         };
+        // Chunks consumed while the writer still filled them may be sealed by now: give them
+        // back before we park, so a writer waiting for their slots can go on (and is not
+        // judged blocked below).
+        if self.release_consumed() {
+            self.after_progress(false);
+        }
+        // Spin before parking, if asked to: cheap re-checks, no registration, no fence.
+        for _ in 0..self.shared.spin {
+            core::hint::spin_loop();
+            let s = self.shared.state.load(Ordering::Acquire);
+            let t = self.shared.writer.tail.load(Ordering::Acquire);
+            if let Some(r) = self.decide(s, t, need) {
+                self.stop_waiting();
+                return Poll::Ready(r.map(Some));
+            }
+        }
         let sh = &*self.shared;
         sh.reader_waker.register(cx.waker());
         // Ordering: Release, pairs with the writer's Acquire loads (commit, `poll_grant`): a
@@ -254,8 +270,8 @@ impl PipeReader {
         let old = sh.state.fetch_or(READER_WAITING, Ordering::AcqRel);
         self.waiting = true;
         let sh = &*self.shared;
-        // W1: our WAITING bit vs the writer's tail store.
-        Shared::fence_sc();
+        // W1 (heavy half): our WAITING bit vs the writer's tail store.
+        fence_heavy();
         let s = sh.state.load(Ordering::Acquire);
         let t = sh.writer.tail.load(Ordering::Acquire);
         if let Some(r) = self.decide(s, t, need) {
@@ -295,7 +311,10 @@ impl PipeReader {
 
     /// Turns a snapshot into a result borrowing `self`.
     fn result(&mut self, snap: Snap) -> ReadResult<'_> {
-        self.release_consumed();
+        if self.release_consumed() {
+            // A writer may be waiting for the slots we just gave back.
+            self.after_progress(false);
+        }
         self.seen_tail = snap.tail;
         // SAFETY: `head .. tail` is committed (P1) and unconsumed; chunk `chunk_seq` holds
         // `head`; the result borrows `self` mutably, so the reader cannot advance meanwhile.
@@ -366,8 +385,7 @@ impl PipeReader {
     /// # Errors
     /// As [`read`](Self::read).
     pub fn read_blocking(&mut self) -> Result<ReadResult<'_>, ReadError> {
-        let spin = self.shared.spin;
-        block_on(spin, self.read())
+        block_on(self.read())
     }
 
     /// As [`read_at_least`](Self::read_at_least), parking the thread while it waits.
@@ -375,8 +393,7 @@ impl PipeReader {
     /// # Errors
     /// As [`read_at_least`](Self::read_at_least).
     pub fn read_at_least_blocking(&mut self, minimum: usize) -> Result<ReadResult<'_>, ReadError> {
-        let spin = self.shared.spin;
-        block_on(spin, self.read_at_least(minimum))
+        block_on(self.read_at_least(minimum))
     }
 
     /// The poll form of [`read`](Self::read). A `Pending` poll leaves the reader registered as
@@ -484,6 +501,10 @@ impl PipeReader {
         if e != old_examined {
             // Ordering: Release, P4: backpressure.
             sh.reader.examined.store(e, Ordering::Release);
+            if e < old_examined {
+                // Ordering: AcqRel; a writer that sees the bit reloads `examined` (above).
+                sh.state.fetch_or(EXAMINED_BACK, Ordering::AcqRel);
+            }
         }
         if head_moved || released || e != old_examined {
             self.after_progress(head_moved || e < old_examined);
@@ -502,8 +523,8 @@ impl PipeReader {
     /// After publishing progress: clear a stall it resolves, wake a writer it lets through.
     fn after_progress(&mut self, unstalls: bool) {
         let sh = &*self.shared;
-        // W1: our head/examined/released stores vs the writer's WAITING bits.
-        Shared::fence_sc();
+        // W1 (light half): our head/examined/released stores vs the writer's WAITING bits.
+        fence_light();
         // Ordering: Acquire, pairs with the writer's RMW that set its WAITING bits (needs).
         let s = sh.state.load(Ordering::Acquire);
         if s & STALLED != 0 && unstalls {

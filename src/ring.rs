@@ -39,9 +39,12 @@
 //! * **P4** reader `head.store(Release)` / `examined.store(Release)` ↔ writer `Acquire` loads:
 //!   byte room and backpressure. `head` is stored before `examined`.
 //! * **W1** (no lost wake-up, store-buffering): a side that parks registers its waker, sets its
-//!   `*_WAITING` bit (RMW), issues `fence(SeqCst)` and re-checks the other side's cursor; the
-//!   other side stores its cursor, issues `fence(SeqCst)` and then loads `state`. With both
-//!   fences, at least one of the two sees the other's store.
+//!   `*_WAITING` bit (RMW), issues the heavy fence and re-checks the other side's cursor; the
+//!   other side stores its cursor, issues the light fence and then loads `state`. The pair
+//!   ([`fence_heavy`](crate::loom::fence_heavy) / [`fence_light`](crate::loom::fence_light))
+//!   acts as two `fence(SeqCst)`: at least one of the two sees the other's store. On Linux the
+//!   light half is a compiler fence and the heavy half `membarrier(2)`, so publishing costs no
+//!   fence instruction and parking pays instead; loom models both halves as `fence(SeqCst)`.
 //! * **C1** completion: `state.fetch_or(COMPLETED, AcqRel)`; the completing side's stores
 //!   before it (final commit, error value, opened count) are visible to whoever observes the
 //!   bit with an `Acquire` load.
@@ -54,9 +57,7 @@
 //!   the value next to it may come from different waits; these pairs make that harmless.
 
 use crate::error::CompletionError;
-use crate::loom::{
-    fence, Arc, AtomicU32, AtomicU64, AtomicUsize, AtomicWaker, Ordering, UnsafeCell,
-};
+use crate::loom::{Arc, AtomicU32, AtomicU64, AtomicUsize, AtomicWaker, Ordering, UnsafeCell};
 use crate::options::PipeOptions;
 use crate::pool::{Chunk, ChunkPool};
 use crossbeam_utils::CachePadded;
@@ -80,6 +81,9 @@ pub(crate) const WRITER_WAITING_SPACE: u32 = 1 << 8;
 /// The reader's current read can never be satisfied (see [`crate::ReadError::WouldDeadlock`]).
 /// Set by whichever side notices; cleared by the reader when it consumes or un-examines.
 pub(crate) const STALLED: u32 = 1 << 9;
+/// The reader moved `examined` back (un-examined); the writer's cached copy may be too high.
+/// Set by the reader after storing `examined`, cleared by the writer when it reloads.
+pub(crate) const EXAMINED_BACK: u32 = 1 << 10;
 
 /// One ring slot: the chunk holding the `n`-th run of data, and its sealed length.
 pub(crate) struct Slot {
@@ -144,6 +148,7 @@ unsafe impl Sync for Shared {}
 
 impl Shared {
     pub(crate) fn new(opts: &PipeOptions) -> Arc<Shared> {
+        crate::loom::init_fences();
         let slots = (0..opts.slots)
             .map(|_| Slot {
                 chunk: UnsafeCell::new(None),
@@ -252,11 +257,5 @@ impl Shared {
                 self.pool.put(chunk);
             }
         }
-    }
-
-    /// Issues the store-buffering fence of W1.
-    #[inline]
-    pub(crate) fn fence_sc() {
-        fence(Ordering::SeqCst);
     }
 }

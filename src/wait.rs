@@ -4,9 +4,9 @@
 use core::future::Future;
 
 /// Runs `fut` to completion on the current thread, parking it while the future is pending.
-/// `spin` re-polls that many times (with a spin hint) before the first park.
+/// (Spinning before parking happens inside the pipe's polls, for async callers too.)
 #[cfg(not(loom))]
-pub(crate) fn block_on<F: Future>(spin: u32, fut: F) -> F::Output {
+pub(crate) fn block_on<F: Future>(fut: F) -> F::Output {
     use core::task::{Context, Poll};
     use std::sync::Arc;
     use std::task::{Wake, Waker};
@@ -29,25 +29,19 @@ pub(crate) fn block_on<F: Future>(spin: u32, fut: F) -> F::Output {
     let mut fut = core::pin::pin!(fut);
     WAKER.with(|waker| {
         let mut cx = Context::from_waker(waker);
-        let mut spins = spin;
         loop {
             if let Poll::Ready(out) = fut.as_mut().poll(&mut cx) {
                 return out;
             }
-            if spins > 0 {
-                spins -= 1;
-                core::hint::spin_loop();
-            } else {
-                // A wake that raced ahead of this park leaves the unpark token set, so the
-                // park returns at once: no wake-up is lost.
-                thread::park();
-            }
+            // A wake that raced ahead of this park leaves the unpark token set, so the park
+            // returns at once: no wake-up is lost.
+            thread::park();
         }
     })
 }
 
 /// Under loom, loom's executor parks the model thread.
 #[cfg(loom)]
-pub(crate) fn block_on<F: Future>(_spin: u32, fut: F) -> F::Output {
+pub(crate) fn block_on<F: Future>(fut: F) -> F::Output {
     loom::future::block_on(fut)
 }

@@ -1,7 +1,7 @@
 //! The writing half: `get_memory` / `advance` / `commit` / `flush` / `complete`.
 
 use crate::error::{CompletionError, WriteError};
-use crate::loom::{Arc, Ordering};
+use crate::loom::{fence_heavy, fence_light, Arc, Ordering};
 use crate::ring::*;
 use crate::wait::block_on;
 use crate::PipeCanceller;
@@ -322,8 +322,7 @@ impl PipeWriter {
     /// # Errors
     /// As [`get_memory`](Self::get_memory).
     pub fn get_memory_blocking(&mut self, size_hint: usize) -> Result<&mut [u8], WriteError> {
-        let spin = self.shared.spin;
-        block_on(spin, self.get_memory(size_hint))
+        block_on(self.get_memory(size_hint))
     }
 
     /// The poll form of [`get_memory`](Self::get_memory); on `Ready(Ok(n))` the memory is
@@ -365,6 +364,15 @@ impl PipeWriter {
         let Some(cx) = cx else {
             return Poll::Ready(Err(WriteError::Full { requested: hint }));
         };
+        // Spin before parking, if asked to: cheap re-tries, no registration, no fence.
+        for _ in 0..self.shared.spin {
+            core::hint::spin_loop();
+            match self.grant(hint) {
+                Ok(n) => return Poll::Ready(Ok(n)),
+                Err(GrantFail::Err(e)) => return Poll::Ready(Err(e)),
+                Err(GrantFail::Space { .. }) => {}
+            }
+        }
         let sh = &*self.shared;
         sh.writer_waker.register(cx.waker());
         // Ordering: Release, pairs with the reader's Acquire loads in `writer_blocked`: a
@@ -376,8 +384,8 @@ impl PipeWriter {
         let bits = WRITER_WAITING | WRITER_WAITING_SPACE;
         sh.state.fetch_or(bits, Ordering::AcqRel);
         self.waiting = bits;
-        // W1: our WAITING bit vs the reader's head/released store.
-        Shared::fence_sc();
+        // W1 (heavy half): our WAITING bit vs the reader's head/released store.
+        fence_heavy();
         // Ordering: Acquire, pairs with the reader's RMW that set READER_WAITING; and Acquire
         // on `wait_pos`, pairs with its Release store. Whichever wait of the reader these
         // values come from, every head it stored before that wait is visible to the `grant`
@@ -455,17 +463,40 @@ impl PipeWriter {
         // to the reader's Acquire load of `tail`.
         sh.writer.tail.store(self.pos, Ordering::Release);
         self.committed = self.pos;
-        if sh.pause != 0 {
+        // W1 (light half): our tail store vs the reader's READER_WAITING bit.
+        fence_light();
+        // Ordering: Acquire, pairs with the reader's AcqRel RMWs on `state` (READER_WAITING
+        // with its `wait_pos`, EXAMINED_BACK with its `examined`).
+        let s = sh.state.load(Ordering::Acquire);
+        if s & (READER_WAITING | STALLED | EXAMINED_BACK) != 0 {
+            self.commit_slow(s);
+        }
+        if self.shared.pause != 0 {
             self.update_pause(old);
         }
+    }
+
+    /// The rare part of a commit: wake a reader we now satisfy, end a stall our data ends,
+    /// note that the reader moved `examined` back.
+    #[cold]
+    fn commit_slow(&mut self, s: u32) {
         let sh = &*self.shared;
-        // W1: our tail store vs the reader's READER_WAITING bit.
-        Shared::fence_sc();
-        // Ordering: Acquire, pairs with the reader's AcqRel RMW that set READER_WAITING, so
-        // that its `wait_pos` store is visible.
-        let s = sh.state.load(Ordering::Acquire);
-        if s & READER_WAITING != 0 && self.pos >= sh.reader.wait_pos.load(Ordering::Acquire) {
-            sh.state.fetch_and(!READER_WAITING, Ordering::AcqRel);
+        let mut clear = 0;
+        if s & (READER_WAITING | STALLED) != 0
+            && self.pos >= sh.reader.wait_pos.load(Ordering::Acquire)
+        {
+            // The reader's wait (or the wait a stall was about) is satisfied.
+            clear |= s & (READER_WAITING | STALLED);
+        }
+        if s & EXAMINED_BACK != 0 {
+            // Our cached `examined` may be ahead of the real one: make `update_pause` reload.
+            self.cached_examined = 0;
+            clear |= EXAMINED_BACK;
+        }
+        if clear != 0 {
+            sh.state.fetch_and(!clear, Ordering::AcqRel);
+        }
+        if clear & READER_WAITING != 0 {
             sh.wake_reader();
         }
     }
@@ -566,13 +597,25 @@ impl PipeWriter {
             return Poll::Ready(r);
         }
         let Some(cx) = cx else { return Poll::Pending };
+        // Spin before parking, if asked to: cheap re-checks, no registration, no fence.
+        for _ in 0..self.shared.spin {
+            core::hint::spin_loop();
+            let s = self.shared.state.load(Ordering::Acquire);
+            if let Some(r) = self.flush_outcome(s) {
+                return Poll::Ready(r);
+            }
+        }
+        if self.waiting & WRITER_WAITING_SPACE != 0 {
+            // An abandoned wait for room left its bit: this is a flush, not that wait.
+            self.stop_waiting();
+        }
         let sh = &*self.shared;
         sh.writer_waker.register(cx.waker());
         sh.state.fetch_or(WRITER_WAITING, Ordering::AcqRel);
         self.waiting = WRITER_WAITING;
         let sh = &*self.shared;
-        // W1: our WAITING bit vs the reader's examined store.
-        Shared::fence_sc();
+        // W1 (heavy half): our WAITING bit vs the reader's examined store.
+        fence_heavy();
         let s = sh.state.load(Ordering::Acquire);
         match self.flush_outcome(s) {
             Some(r) => Poll::Ready(r),
@@ -609,8 +652,7 @@ impl PipeWriter {
     /// # Errors
     /// As [`flush`](Self::flush).
     pub fn flush_blocking(&mut self) -> Result<FlushResult, WriteError> {
-        let spin = self.shared.spin;
-        block_on(spin, self.flush())
+        block_on(self.flush())
     }
 
     /// Copies all of `data` into the pipe, across as many chunks as needed, committing and
@@ -654,8 +696,7 @@ impl PipeWriter {
     /// # Errors
     /// As [`write_all`](Self::write_all).
     pub fn write_all_blocking(&mut self, data: &[u8]) -> Result<FlushResult, WriteError> {
-        let spin = self.shared.spin;
-        block_on(spin, self.write_all(data))
+        block_on(self.write_all(data))
     }
 
     /// Completes the writer: commits unflushed bytes, then tells the reader that no more data
