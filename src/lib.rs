@@ -176,6 +176,20 @@ fn next_tag() -> u64 {
     NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
 }
 
+/// Moves the cost of the no-lost-wake-up fence from every commit and advance to the side that
+/// parks, process-wide: on Linux with `membarrier(2)`, publishing then issues no fence
+/// instruction and each park makes one system call that briefly interrupts every running thread
+/// of the process. Worth it when parks are rare (spinning consumers, large batches, or
+/// [`spin_before_park`](PipeOptionsBuilder::spin_before_park)); costly when they are frequent.
+///
+/// The choice is made once, when the first pipe is created: call this before that. Returns
+/// whether asymmetric fences are in effect (always `false` off Linux, under loom and Miri, or
+/// when it is called too late). Setting `RINGPIPE_MEMBARRIER=1` in the environment has the same
+/// effect as calling it first.
+pub fn enable_asymmetric_fences() -> bool {
+    crate::loom::enable_asymmetric_fences()
+}
+
 /// Creates a pipe and returns its two halves.
 ///
 /// ```

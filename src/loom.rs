@@ -125,21 +125,27 @@ impl<T> FreeList<T> {
 /// and re-reading the other cursor. Together they give the guarantee of two `fence(SeqCst)`:
 /// at least one side sees the other's store.
 ///
-/// On Linux, when `membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED)` is available, the light half is
-/// only a compiler fence and the heavy half is the system call, which makes every running thread
-/// of the process execute a full barrier: the cost moves from every publish to the rare park.
-/// Elsewhere, and under loom and Miri (which model `fence` but not `membarrier`), both halves are
-/// `fence(SeqCst)`.
+/// By default both halves are `fence(SeqCst)`. On Linux, a program that calls
+/// [`crate::enable_asymmetric_fences`] before creating its first pipe (or runs with
+/// `RINGPIPE_MEMBARRIER=1`) gets `membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED)` as the heavy half
+/// and a compiler fence as the light half: the publish path then has no fence instruction, and
+/// every park pays a system call that interrupts every running thread of the process (measured
+/// on a 2-vCPU VM: a park-heavy stream ran 5x slower, hence opt-in). Under loom and Miri (which
+/// model `fence` but not `membarrier`) both halves are always `fence(SeqCst)`.
 ///
 /// Sources: the asymmetric Dekker pattern of Linux `membarrier(2)` ("Examples") and Folly's
 /// `asymmetricLightBarrier` / `asymmetricHeavyBarrier`.
-pub(crate) use asym::{fence_heavy, fence_light, init_fences};
+pub(crate) use asym::{enable_asymmetric_fences, fence_heavy, fence_light, init_fences};
 
 #[cfg(any(loom, miri, not(target_os = "linux")))]
 mod asym {
     use super::{fence, Ordering};
 
     pub(crate) fn init_fences() {}
+
+    pub(crate) fn enable_asymmetric_fences() -> bool {
+        false
+    }
 
     #[inline]
     pub(crate) fn fence_light() {
@@ -181,12 +187,14 @@ mod asym {
         }
     }
 
-    /// Chooses the scheme (idempotent; called when a pipe is created).
+    /// Chooses the scheme once (when the first pipe is created, or when asked to).
     #[cold]
-    fn decide() -> u8 {
+    fn decide(want_membarrier: bool) -> u8 {
         static ONCE: std::sync::Once = std::sync::Once::new();
         ONCE.call_once(|| {
-            let ok = std::env::var_os("RINGPIPE_NO_MEMBARRIER").is_none()
+            let want = want_membarrier
+                || std::env::var_os("RINGPIPE_MEMBARRIER").is_some_and(|v| v == "1");
+            let ok = want
                 && membarrier(MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED)
                 && membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED);
             MODE.store(if ok { MEMBARRIER } else { FENCE }, Ordering::Release);
@@ -196,8 +204,12 @@ mod asym {
 
     pub(crate) fn init_fences() {
         if MODE.load(Ordering::Acquire) == UNKNOWN {
-            decide();
+            decide(false);
         }
+    }
+
+    pub(crate) fn enable_asymmetric_fences() -> bool {
+        decide(true) == MEMBARRIER
     }
 
     #[inline]

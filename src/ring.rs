@@ -42,9 +42,11 @@
 //!   `*_WAITING` bit (RMW), issues the heavy fence and re-checks the other side's cursor; the
 //!   other side stores its cursor, issues the light fence and then loads `state`. The pair
 //!   ([`fence_heavy`](crate::loom::fence_heavy) / [`fence_light`](crate::loom::fence_light))
-//!   acts as two `fence(SeqCst)`: at least one of the two sees the other's store. On Linux the
-//!   light half is a compiler fence and the heavy half `membarrier(2)`, so publishing costs no
-//!   fence instruction and parking pays instead; loom models both halves as `fence(SeqCst)`.
+//!   acts as two `fence(SeqCst)`: at least one of the two sees the other's store. By default
+//!   both halves are `fence(SeqCst)`; with [`enable_asymmetric_fences`](crate::enable_asymmetric_fences)
+//!   on Linux the light half is a compiler fence and the heavy half `membarrier(2)`, so
+//!   publishing costs no fence instruction and parking pays instead. loom models both halves
+//!   as `fence(SeqCst)`.
 //! * **C1** completion: `state.fetch_or(COMPLETED, AcqRel)`; the completing side's stores
 //!   before it (final commit, error value, opened count) are visible to whoever observes the
 //!   bit with an `Acquire` load.
