@@ -481,12 +481,12 @@ impl PipeWriter {
     #[cold]
     fn commit_slow(&mut self, s: u32) {
         let sh = &*self.shared;
-        let mut clear = 0;
-        if s & (READER_WAITING | STALLED) != 0
-            && self.pos >= sh.reader.wait_pos.load(Ordering::Acquire)
-        {
-            // The reader's wait (or the wait a stall was about) is satisfied.
-            clear |= s & (READER_WAITING | STALLED);
+        // New data ends a stall: whatever wait it was about, the next one is judged afresh
+        // (a ring still full of examined bytes gets no commit, so that stall stays).
+        let mut clear = s & STALLED;
+        if s & READER_WAITING != 0 && self.pos >= sh.reader.wait_pos.load(Ordering::Acquire) {
+            // The reader's wait is satisfied.
+            clear |= READER_WAITING;
         }
         if s & EXAMINED_BACK != 0 {
             // Our cached `examined` may be ahead of the real one: make `update_pause` reload.
