@@ -137,7 +137,21 @@
 //! `capacity` bytes unconsumed (flushed or not). Memory is handed out in contiguous pieces of
 //! at most [`PipeWriter::max_memory`] bytes (the smaller of chunk size and capacity). When a
 //! size hint does not fit in what is left of the current chunk, the writer moves to a fresh
-//! chunk and the rest of the old one goes unused until the reader releases it.
+//! chunk and the rest of the old one goes unused until the reader releases it. The ring has
+//! [`PipeOptions::slots`] chunk slots (enough for `capacity` when chunks are filled), so a writer
+//! that keeps abandoning partly filled chunks (large hints, few bytes advanced) runs out of
+//! slots before it reaches the capacity: ask for small hints, or hints that fit, to use it all.
+//!
+//! # Backpressure
+//!
+//! A commit (from [`commit`](PipeWriter::commit), [`flush`](PipeWriter::flush),
+//! [`write_all`](PipeWriter::write_all) or completion) that makes the *unexamined* bytes cross
+//! the pause threshold pauses the writer; a flush then waits until the reader's examined position
+//! brings them strictly below the resume threshold (or the reader completes, the flush is
+//! canceled, or a [`read_at_least`](PipeReader::read_at_least) lifts the pause while it waits).
+//! Like .NET, the pause is an edge: bytes already above the threshold without a pause (after
+//! un-examining, or after `read_at_least` lifted it) pause again only after dropping below and
+//! crossing again.
 
 #![deny(unsafe_op_in_unsafe_fn)]
 #![warn(
