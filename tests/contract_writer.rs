@@ -746,7 +746,7 @@ fn f3_write_all_across_many_tiny_chunks() {
 fn f3_write_all_larger_than_capacity_with_concurrent_reader() {
     let total = with_timeout(|| {
         let (mut w, mut r, _pool) = plain_pipe(1000, 7);
-        let data = pattern(100_000);
+        let data = pattern(if cfg!(miri) { 3_000 } else { 100_000 });
         let expected = data.clone();
         let producer = std::thread::spawn(move || {
             let f = w.write_all_blocking(&data).unwrap();

@@ -166,15 +166,17 @@ impl std::fmt::Display for TestError {
 
 impl std::error::Error for TestError {}
 
-/// Runs `f` on another thread and fails if it does not finish within 10 s (a hang guard, not a
-/// timing assertion). A panic in `f` is re-raised here.
+/// Runs `f` on another thread and fails if it does not finish within 10 s (600 s under Miri,
+/// which runs code ~1000x slower): a hang guard, not a timing assertion. A panic in `f` is
+/// re-raised here.
 pub fn with_timeout<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> T {
     let (tx, rx) = mpsc::channel();
     let handle = std::thread::spawn(move || {
         let out = f();
         let _ = tx.send(out);
     });
-    match rx.recv_timeout(Duration::from_secs(10)) {
+    let limit = if cfg!(miri) { 600 } else { 10 };
+    match rx.recv_timeout(Duration::from_secs(limit)) {
         Ok(v) => {
             handle.join().expect("scenario thread");
             v
@@ -183,6 +185,6 @@ pub fn with_timeout<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -
             Err(payload) => std::panic::resume_unwind(payload),
             Ok(()) => panic!("scenario thread ended without a result"),
         },
-        Err(mpsc::RecvTimeoutError::Timeout) => panic!("scenario hung for 10 s"),
+        Err(mpsc::RecvTimeoutError::Timeout) => panic!("scenario hung for {limit} s"),
     }
 }
