@@ -252,6 +252,7 @@ pub fn reset(writer: &mut PipeWriter, reader: &mut PipeReader) -> Result<(), Res
     sh.reader.examined.store(0, Ordering::Relaxed);
     sh.reader.released.store(0, Ordering::Relaxed);
     sh.reader.wait_pos.store(0, Ordering::Relaxed);
+    sh.reader.stall_tail.store(0, Ordering::Relaxed);
     sh.writer.need_head.store(0, Ordering::Relaxed);
     sh.writer.need_released.store(0, Ordering::Relaxed);
     // SAFETY: both sides completed and are borrowed mutably: nobody else reads these cells.

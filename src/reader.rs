@@ -179,7 +179,7 @@ impl PipeReader {
         if t - self.head >= sh.capacity {
             // The ring is full of data we examined without consuming: the writer has no room
             // and nothing unflushed, so no byte can ever come.
-            self.stall(s);
+            self.stall(t);
             return Some(Err(self.deadlock(t)));
         }
         if s & STALLED != 0 {
@@ -196,12 +196,16 @@ impl PipeReader {
     }
 
     /// Records that our read can never be satisfied and tells a parked writer.
-    fn stall(&self, s: u32) {
+    fn stall(&self, t: u64) {
         let sh = &*self.shared;
-        if s & STALLED == 0 {
-            sh.state.fetch_or(STALLED, Ordering::AcqRel);
-        }
-        if s & WRITER_WAITING != 0 {
+        // Ordering: Release, pairs with the writer's Acquire load in `commit_slow` (after it
+        // saw STALLED): only data past `t` ends this stall.
+        sh.reader.stall_tail.store(t, Ordering::Release);
+        // Decide the wake on the RMW's result, not on an earlier snapshot: RMWs on `state` are
+        // totally ordered, so either we see the writer's waiting bits here or the writer's
+        // post-fence load sees STALLED.
+        let old = sh.state.fetch_or(STALLED, Ordering::AcqRel);
+        if old & WRITER_WAITING != 0 {
             sh.wake_writer();
         }
     }
@@ -289,7 +293,7 @@ impl PipeReader {
             // The writer waits for room only we can make, and we wait for data only it can
             // commit.
             self.stop_waiting();
-            self.stall(s);
+            self.stall(t);
             return Poll::Ready(Err(self.deadlock(t)));
         }
         let sh = &*self.shared;

@@ -105,6 +105,9 @@ pub(crate) struct ReaderSide {
     pub(crate) released: AtomicU64,
     /// The tail position that would satisfy the parked reader.
     pub(crate) wait_pos: AtomicU64,
+    /// The tail a stall was judged on (stored with Release before the `STALLED` RMW, by
+    /// whichever side sets it): only a commit past it ends the stall.
+    pub(crate) stall_tail: AtomicU64,
 }
 
 /// What the writer publishes, on its own cache line.
@@ -168,6 +171,7 @@ impl Shared {
                 examined: AtomicU64::new(0),
                 released: AtomicU64::new(0),
                 wait_pos: AtomicU64::new(0),
+                stall_tail: AtomicU64::new(0),
             }),
             state: CachePadded::new(AtomicU32::new(0)),
             reader_waker: CachePadded::new(AtomicWaker::new()),

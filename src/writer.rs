@@ -403,9 +403,11 @@ impl PipeWriter {
             // The reader waits for data we cannot commit without room, and we wait for room
             // the reader will not make without data (the `grant` above saw every head the
             // reader stored before it started waiting).
-            if s & STALLED == 0 {
-                sh.state.fetch_or(STALLED, Ordering::AcqRel);
-            }
+            // Ordering: Release, pairs with the Acquire load in `commit_slow`.
+            sh.reader
+                .stall_tail
+                .store(self.committed, Ordering::Release);
+            sh.state.fetch_or(STALLED, Ordering::AcqRel);
             self.stop_waiting();
             self.shared.wake_reader();
             return Poll::Ready(Err(WriteError::WouldDeadlock));
@@ -481,9 +483,13 @@ impl PipeWriter {
     #[cold]
     fn commit_slow(&mut self, s: u32) {
         let sh = &*self.shared;
-        // New data ends a stall: whatever wait it was about, the next one is judged afresh
-        // (a ring still full of examined bytes gets no commit, so that stall stays).
-        let mut clear = s & STALLED;
+        // Data past the tail a stall was judged on ends it: whatever wait it was about, the next
+        // one is judged afresh. (A commit of bytes the stalled read already saw does not.)
+        let mut clear = 0;
+        // Ordering: Acquire, pairs with the Release store before the STALLED RMW we observed.
+        if s & STALLED != 0 && self.pos > sh.reader.stall_tail.load(Ordering::Acquire) {
+            clear |= STALLED;
+        }
         if s & READER_WAITING != 0 && self.pos >= sh.reader.wait_pos.load(Ordering::Acquire) {
             // The reader's wait is satisfied.
             clear |= READER_WAITING;
