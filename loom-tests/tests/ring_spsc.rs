@@ -154,9 +154,9 @@ fn consume_one_byte_per_read() {
 /// The long form of the wrap, with nothing done single-threaded: `write_all_blocking` of 5
 /// bytes into a 2-byte ring of 2-byte chunks (2 slots) waits for room twice, crosses two chunk
 /// boundaries and reopens slot 0 for chunk 2, all racing with the reader's drain. Too slow for
-/// every run (about 9 minutes at bound 2); run it with `--ignored`.
+/// every run (more than 15 minutes at bound 2); run it with `--ignored`.
 #[test]
-#[ignore = "long: about 9 minutes at LOOM_MAX_PREEMPTIONS=2"]
+#[ignore = "long: more than 15 minutes at LOOM_MAX_PREEMPTIONS=2"]
 fn write_all_wraps_the_ring_long() {
     loom::model(|| {
         let (mut writer, mut reader, pool) = tiny_pipe(2, 2, 0, 0);
