@@ -744,9 +744,10 @@ fn f3_write_all_across_many_tiny_chunks() {
 
 #[test]
 fn f3_write_all_larger_than_capacity_with_concurrent_reader() {
+    const N: usize = if cfg!(miri) { 3_000 } else { 100_000 };
     let total = with_timeout(|| {
         let (mut w, mut r, _pool) = plain_pipe(1000, 7);
-        let data = pattern(if cfg!(miri) { 3_000 } else { 100_000 });
+        let data = pattern(N);
         let expected = data.clone();
         let producer = std::thread::spawn(move || {
             let f = w.write_all_blocking(&data).unwrap();
@@ -767,7 +768,7 @@ fn f3_write_all_larger_than_capacity_with_concurrent_reader() {
         assert_eq!(out, expected);
         out.len()
     });
-    assert_eq!(total, 100_000);
+    assert_eq!(total, N);
 }
 
 #[test]
