@@ -452,16 +452,16 @@ fn table_md(t: &Table) -> String {
             let _ = write!(s, " {:.2} |", g[i]);
         }
         for &i in &peers {
-            let _ = write!(s, " {:.2} ({:.2}x) |", g[i], rp / g[i]);
+            let _ = write!(s, " {:.2} ({}x) |", g[i], ratio(rp / g[i]));
         }
         let best = peers
             .iter()
             .copied()
             .max_by(|&a, &b| g[a].partial_cmp(&g[b]).expect("no NaN"))
             .expect("a peer");
-        let _ = write!(s, " {} | **{:.2}x** |", t.impls[best], rp / g[best]);
+        let _ = write!(s, " {} | **{}x** |", t.impls[best], ratio(rp / g[best]));
         if ours.len() > 1 {
-            let _ = write!(s, " {:.2}x |", g[ours[1]] / g[best]);
+            let _ = write!(s, " {}x |", ratio(g[ours[1]] / g[best]));
         }
         s += "\n";
     }
@@ -609,6 +609,16 @@ fn latency(opts: &Opts) -> Vec<LatRow> {
         .collect()
 }
 
+/// A ratio with two significant digits at least ("0.62", "0.0048").
+fn ratio(r: f64) -> String {
+    if r >= 0.1 || r == 0.0 {
+        format!("{r:.2}")
+    } else {
+        let digits = (-r.log10()).ceil() as usize + 1;
+        format!("{r:.digits$}")
+    }
+}
+
 fn latency_md(rows: &[LatRow], trips: usize) -> String {
     let mut s = String::new();
     let _ = writeln!(
@@ -627,18 +637,18 @@ fn latency_md(rows: &[LatRow], trips: usize) -> String {
         let find = |name: &str| rows.iter().find(|x| x.group == r.group && x.name == name);
         let rp = find("ringpipe").expect("ringpipe row");
         let spin = find("ringpipe+spin")
-            .map(|x| format!("{:.2}", x.p.p50 as f64 / r.p.p50 as f64))
+            .map(|x| ratio(x.p.p50 as f64 / r.p.p50 as f64))
             .unwrap_or_else(|| "–".into());
         let _ = writeln!(
             s,
-            "| {} | {} | {} | {} | {} | {:.2} | {:.2} | {} |",
+            "| {} | {} | {} | {} | {} | {} | {} | {} |",
             r.group,
             r.name,
             fmt_ns(r.p.p50 as f64),
             fmt_ns(r.p.p99 as f64),
             fmt_ns(r.p.p999 as f64),
-            rp.p.p50 as f64 / r.p.p50 as f64,
-            rp.p.p99 as f64 / r.p.p99 as f64,
+            ratio(rp.p.p50 as f64 / r.p.p50 as f64),
+            ratio(rp.p.p99 as f64 / r.p.p99 as f64),
             spin
         );
     }
@@ -941,7 +951,7 @@ fn svg(tables: &[Table], lat: &[LatRow], memcpy: Option<f64>) -> String {
                     r##"<line x1="{px}" y1="{y:.1}" x2="{}" y2="{y:.1}" stroke="#000" stroke-dasharray="4 3"/><text x="{}" y="{:.1}" text-anchor="end" fill="#000">memcpy 1 MiB (1 thread) {m:.1}</text>"##,
                     px + w,
                     px + w - 2.0,
-                    y - 3.0
+                    y + 12.0
                 );
             }
             let n = t.impls.len() as f64;
