@@ -235,7 +235,7 @@ impl Shared {
         });
     }
 
-    /// Sets a bit of `state` and wakes the reader's waker (cancel, completion).
+    /// Wakes the reader's waker (after a cancel or a completion set its bit in `state`).
     pub(crate) fn wake_reader(&self) {
         self.reader_waker.wake();
     }
