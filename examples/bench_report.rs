@@ -245,7 +245,14 @@ fn spin_impls() -> Vec<(&'static str, Runner)> {
         (
             "ringpipe",
             Box::new(|s: &Spec, cap| {
-                let (t, r) = peers::ringpipe(cap, 0);
+                let (t, r) = peers::ringpipe_spinning(cap);
+                spin_stream(t, r, s)
+            }),
+        ),
+        (
+            "ringpipe-symmetric",
+            Box::new(|s: &Spec, cap| {
+                let (t, r) = peers::ringpipe_symmetric(cap);
                 spin_stream(t, r, s)
             }),
         ),
@@ -441,7 +448,7 @@ fn table_md(t: &Table) -> String {
     head += " best peer | **ringpipe ÷ best** |";
     sep += "---|---:|";
     if ours.len() > 1 {
-        head += " ringpipe+spin ÷ best |";
+        let _ = write!(head, " {} ÷ best |", t.impls[ours[1]]);
         sep += "---:|";
     }
     let _ = writeln!(s, "{head}\n{sep}");
@@ -492,7 +499,19 @@ fn pingers() -> Vec<(String, &'static str, Pinger)> {
         "spin",
         "ringpipe",
         Box::new(|n| {
-            let ((t1, r1), (t2, r2)) = (peers::ringpipe(CAP, 0), peers::ringpipe(CAP, 0));
+            let ((t1, r1), (t2, r2)) =
+                (peers::ringpipe_spinning(CAP), peers::ringpipe_spinning(CAP));
+            pingpong_spin((t1, r2), (r1, t2), n, true)
+        }),
+    );
+    add(
+        "spin",
+        "ringpipe-symmetric",
+        Box::new(|n| {
+            let ((t1, r1), (t2, r2)) = (
+                peers::ringpipe_symmetric(CAP),
+                peers::ringpipe_symmetric(CAP),
+            );
             pingpong_spin((t1, r2), (r1, t2), n, true)
         }),
     );
@@ -627,7 +646,9 @@ fn latency_md(rows: &[LatRow], trips: usize) -> String {
          A writes 64 bytes into pipe 1; B reads them and writes them back into pipe 2; A reads \
          them. Every byte verified on both sides. The ratio columns are ringpipe ÷ this row, so \
          **below 1.00 means ringpipe is faster** (the group's plain `ringpipe` row is the \
-         reference; `ringpipe+spin` uses `spin_before_park({SPIN})`).\n"
+         reference; `ringpipe+spin` uses `spin_before_park({SPIN})`, which makes its wake \
+         fences asymmetric; in the spin group `ringpipe` is asymmetric, as a busy-polling user \
+         would configure it, and `ringpipe-symmetric` has the default fences).\n"
     );
     let _ = writeln!(
         s,
@@ -851,9 +872,10 @@ fn loadavg() -> String {
 // ---------------------------------------------------------------------------------------------
 // SVG
 
-const COLORS: [(&str, &str); 9] = [
+const COLORS: [(&str, &str); 10] = [
     ("ringpipe", "#d62728"),
     ("ringpipe+spin", "#ff9896"),
+    ("ringpipe-symmetric", "#ff7f0e"),
     ("rtrb", "#1f77b4"),
     ("ringbuf", "#2ca02c"),
     ("bbqueue", "#9467bd"),
@@ -1078,7 +1100,8 @@ fn main() {
             "spin",
             "Sync streaming, spin-waiting",
             "Two pinned threads busy-polling: ringpipe `try_get_memory`/`advance`/`commit` and \
-             `try_read`/`advance_to`; rtrb `write_chunk_uninit`/`read_chunk`; ringbuf \
+             `try_read`/`advance_to`, with `WakeFences::Asymmetric` (nobody parks, so no fence \
+             on publish) and, as `ringpipe-symmetric`, with the default fences; rtrb `write_chunk_uninit`/`read_chunk`; ringbuf \
              `push_slice`/`pop_slice` (its reader copies out); bbqueue `grant_exact`/`read`.",
             "spin",
             spin_impls(),
@@ -1091,8 +1114,9 @@ fn main() {
             "blocking",
             "Sync streaming, blocking calls",
             &format!(
-                "Two pinned threads: ringpipe `write_all_blocking`/`read_blocking` (and with \
-                 `spin_before_park({SPIN})`); OS pipe with F_SETPIPE_SZ = capacity; Unix \
+                "Two pinned threads: ringpipe `write_all_blocking`/`read_blocking` (default \
+                 options: symmetric fences; and with `spin_before_park({SPIN})`, which makes them \
+                 asymmetric); OS pipe with F_SETPIPE_SZ = capacity; Unix \
                  socketpair with SO_SNDBUF/SO_RCVBUF = capacity; `write_all`/`read` into a \
                  64 KiB buffer."
             ),

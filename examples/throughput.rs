@@ -138,8 +138,10 @@ impl Opts {
             Mode::Blocking => "blocking",
             Mode::Async => "async, two tokio runtimes on two cores",
         };
-        let spin = if self.peer == "ringpipe" && self.spin > 0 && self.mode != Mode::Spin {
-            format!(", spin_before_park({})", self.spin)
+        let spin = if self.peer == "ringpipe" && self.mode == Mode::Spin {
+            ", asymmetric wake fences".to_string()
+        } else if self.peer == "ringpipe" && self.spin > 0 {
+            format!(", spin_before_park({}), asymmetric wake fences", self.spin)
         } else {
             String::new()
         };
@@ -157,7 +159,8 @@ fn stream(o: &Opts, spec: &Spec) -> Run {
     let cap = o.cap;
     match (o.peer.as_str(), o.mode) {
         ("ringpipe", Mode::Spin) => {
-            let (t, r) = peers::ringpipe(cap, o.spin);
+            // Busy-polling: nobody parks, so no fence on the publish path.
+            let (t, r) = peers::ringpipe_spinning(cap);
             spin_stream(t, r, spec)
         }
         ("ringpipe", Mode::Blocking) => {
@@ -208,7 +211,14 @@ fn pingpong(o: &Opts) -> Trips {
     let x2 = AsyncMode::Cross;
     match (o.peer.as_str(), o.mode) {
         ("ringpipe", mode) => {
-            let ((t1, r1), (t2, r2)) = (peers::ringpipe(CAP, o.spin), peers::ringpipe(CAP, o.spin));
+            let make = || {
+                if mode == Mode::Spin {
+                    peers::ringpipe_spinning(CAP)
+                } else {
+                    peers::ringpipe(CAP, o.spin)
+                }
+            };
+            let ((t1, r1), (t2, r2)) = (make(), make());
             match mode {
                 Mode::Spin => pingpong_spin((t1, r2), (r1, t2), n, true),
                 Mode::Blocking => pingpong_blocking((t1, r2), (r1, t2), n, true),

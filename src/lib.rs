@@ -20,7 +20,10 @@
 //! that many pipes can share: the memory a pipe holds follows the data in it, an idle pipe
 //! holds at most the writer's current chunk, and steady-state streaming allocates nothing.
 //! Writer commit and reader advance are wait-free (no locks, no retry loops); each side caches
-//! the other's cursors and re-reads them only when it must.
+//! the other's cursors and re-reads them only when it must. Who pays for "a parked side is
+//! never missed" is a per-pipe choice ([`WakeFences`]): a fence on every publish (symmetric),
+//! or none on the publish path and a `membarrier(2)` on every park (asymmetric, Linux; the
+//! default for pipes that [spin before parking](PipeOptionsBuilder::spin_before_park)).
 //!
 //! Every wait comes three ways over the same core: **async** (plain futures woken through
 //! [atomic-waker](https://docs.rs/atomic-waker), any executor, cancel-safe on drop),
@@ -172,8 +175,8 @@ mod writer;
 
 pub use error::{AdvanceError, CompletionError, OptionsError, ReadError, ResetError, WriteError};
 pub use options::{
-    PipeOptions, PipeOptionsBuilder, DEFAULT_CAPACITY, DEFAULT_CHUNK_SIZE, DEFAULT_PAUSE_THRESHOLD,
-    MAX_SLOTS,
+    PipeOptions, PipeOptionsBuilder, WakeFences, DEFAULT_CAPACITY, DEFAULT_CHUNK_SIZE,
+    DEFAULT_PAUSE_THRESHOLD, MAX_SLOTS,
 };
 pub use pool::{ChunkPool, MAX_CHUNK_SIZE};
 pub use reader::{PipeReader, Read, ReadResult, WriterCompletion};
@@ -190,18 +193,43 @@ fn next_tag() -> u64 {
     NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
 }
 
-/// Moves the cost of the no-lost-wake-up fence from every commit and advance to the side that
-/// parks, process-wide: on Linux with `membarrier(2)`, publishing then issues no fence
-/// instruction and each park makes one system call that briefly interrupts every running thread
-/// of the process. Worth it when parks are rare (spinning consumers, large batches, or
+/// Makes every [`WakeFences::Auto`] pipe created from now on use asymmetric fences (see
+/// [`WakeFences`]): on Linux with `membarrier(2)`, publishing then issues no fence instruction
+/// and each park makes one system call that briefly interrupts the other running threads of the
+/// process. Worth it when parks are rare (spinning consumers, large batches,
 /// [`spin_before_park`](PipeOptionsBuilder::spin_before_park)); costly when they are frequent.
+/// Pipes that already exist keep their scheme.
 ///
-/// The choice is made once, when the first pipe is created: call this before that. Returns
-/// whether asymmetric fences are in effect (always `false` off Linux, under loom and Miri, or
-/// when it is called too late). Setting `RINGPIPE_MEMBARRIER=1` in the environment has the same
-/// effect as calling it first.
+/// Returns whether asymmetric fences are available (always `false` off Linux, under loom and
+/// Miri, or when the kernel refuses `membarrier`). Setting `RINGPIPE_MEMBARRIER=1` in the
+/// environment has the same effect; `RINGPIPE_MEMBARRIER=0` makes `Auto` pipes symmetric
+/// whatever they spin, and wins over this call.
 pub fn enable_asymmetric_fences() -> bool {
-    crate::loom::enable_asymmetric_fences()
+    AUTO_ASYMMETRIC.store(true, std::sync::atomic::Ordering::Relaxed);
+    crate::loom::asymmetric_available()
+}
+
+static AUTO_ASYMMETRIC: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Whether a pipe built with `options` uses asymmetric fences.
+pub(crate) fn resolve_fences(options: &PipeOptions) -> bool {
+    let want = match options.fences {
+        WakeFences::Symmetric => false,
+        WakeFences::Asymmetric => true,
+        WakeFences::Auto => {
+            // The environment is read once per process.
+            static ENV: std::sync::OnceLock<Option<bool>> = std::sync::OnceLock::new();
+            let env = *ENV.get_or_init(|| match std::env::var_os("RINGPIPE_MEMBARRIER") {
+                Some(v) if v == "0" => Some(false),
+                Some(v) if v == "1" => Some(true),
+                _ => None,
+            });
+            env.unwrap_or_else(|| {
+                options.spin > 0 || AUTO_ASYMMETRIC.load(std::sync::atomic::Ordering::Relaxed)
+            })
+        }
+    };
+    want && crate::loom::asymmetric_available()
 }
 
 /// Creates a pipe and returns its two halves.

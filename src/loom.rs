@@ -125,51 +125,45 @@ impl<T> FreeList<T> {
 /// and re-reading the other cursor. Together they give the guarantee of two `fence(SeqCst)`:
 /// at least one side sees the other's store.
 ///
-/// By default both halves are `fence(SeqCst)`. On Linux, a program that calls
-/// [`crate::enable_asymmetric_fences`] before creating its first pipe (or runs with
-/// `RINGPIPE_MEMBARRIER=1`) gets `membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED)` as the heavy half
-/// and a compiler fence as the light half: the publish path then has no fence instruction, and
-/// every park pays a system call that interrupts every running thread of the process (measured
-/// on a 2-vCPU VM: a park-heavy stream ran 5x slower, hence opt-in). Under loom and Miri (which
-/// model `fence` but not `membarrier`) both halves are always `fence(SeqCst)`.
+/// Each pipe decides once, when it is created, which scheme its two halves use (`asym`, kept
+/// in `Shared` and never changed, so both halves always agree):
+/// * symmetric (`asym == false`): both halves are `fence(SeqCst)`;
+/// * asymmetric (`asym == true`, Linux only): the light half is a compiler fence, so the
+///   publish path has no fence instruction, and the heavy half is
+///   `membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED)`, which makes every running thread of the
+///   process execute a full barrier before it returns. A park then costs a system call and,
+///   when the other side is running on another CPU, an inter-processor interrupt (measured on
+///   a 2-vCPU KVM guest: ~0.3 µs when the other thread sleeps, 6–12 µs when it runs).
+///
+/// Under loom and Miri (which model `fence` but not `membarrier`) asymmetric fences are never
+/// available, so every pipe is symmetric there.
 ///
 /// Sources: the asymmetric Dekker pattern of Linux `membarrier(2)` ("Examples") and Folly's
 /// `asymmetricLightBarrier` / `asymmetricHeavyBarrier`.
-pub(crate) use asym::{enable_asymmetric_fences, fence_heavy, fence_light, init_fences};
+pub(crate) use asym::{asymmetric_available, fence_heavy, fence_light};
 
 #[cfg(any(loom, miri, not(target_os = "linux")))]
 mod asym {
     use super::{fence, Ordering};
 
-    pub(crate) fn init_fences() {}
-
-    pub(crate) fn enable_asymmetric_fences() -> bool {
+    pub(crate) fn asymmetric_available() -> bool {
         false
     }
 
     #[inline]
-    pub(crate) fn fence_light() {
+    pub(crate) fn fence_light(_asym: bool) {
         fence(Ordering::SeqCst);
     }
 
     #[inline]
-    pub(crate) fn fence_heavy() {
+    pub(crate) fn fence_heavy(_asym: bool) {
         fence(Ordering::SeqCst);
     }
 }
 
 #[cfg(all(not(loom), not(miri), target_os = "linux"))]
 mod asym {
-    use core::sync::atomic::{compiler_fence, fence, AtomicU8, Ordering};
-
-    const UNKNOWN: u8 = 0;
-    const MEMBARRIER: u8 = 1;
-    const FENCE: u8 = 2;
-
-    /// Decided once, before the first pipe exists, and never changed afterwards, so both halves
-    /// of every pipe always agree on which scheme is in use (a pipe's halves reach their threads
-    /// through `spawn` or a channel, which orders them after this store).
-    static MODE: AtomicU8 = AtomicU8::new(UNKNOWN);
+    use core::sync::atomic::{compiler_fence, fence, Ordering};
 
     // From <linux/membarrier.h>.
     const MEMBARRIER_CMD_PRIVATE_EXPEDITED: libc::c_long = 1 << 3;
@@ -187,35 +181,20 @@ mod asym {
         }
     }
 
-    /// Chooses the scheme once (when the first pipe is created, or when asked to).
-    #[cold]
-    fn decide(want_membarrier: bool) -> u8 {
-        static ONCE: std::sync::Once = std::sync::Once::new();
-        ONCE.call_once(|| {
-            let want = want_membarrier
-                || std::env::var_os("RINGPIPE_MEMBARRIER").is_some_and(|v| v == "1");
-            let ok = want
-                && membarrier(MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED)
-                && membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED);
-            MODE.store(if ok { MEMBARRIER } else { FENCE }, Ordering::Release);
-        });
-        MODE.load(Ordering::Acquire)
-    }
-
-    pub(crate) fn init_fences() {
-        if MODE.load(Ordering::Acquire) == UNKNOWN {
-            decide(false);
-        }
-    }
-
-    pub(crate) fn enable_asymmetric_fences() -> bool {
-        decide(true) == MEMBARRIER
+    /// Whether `membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED)` works in this process; registers
+    /// the process for it the first time (registration is permanent). A pipe asks this before
+    /// it is created, so the registration happens before any asymmetric pipe exists.
+    pub(crate) fn asymmetric_available() -> bool {
+        static OK: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+        *OK.get_or_init(|| {
+            membarrier(MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED)
+                && membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED)
+        })
     }
 
     #[inline]
-    pub(crate) fn fence_light() {
-        // Ordering: Relaxed; MODE was set before any pipe existed (see `MODE`).
-        if MODE.load(Ordering::Relaxed) == MEMBARRIER {
+    pub(crate) fn fence_light(asym: bool) {
+        if asym {
             compiler_fence(Ordering::SeqCst);
         } else {
             fence(Ordering::SeqCst);
@@ -223,16 +202,15 @@ mod asym {
     }
 
     #[inline]
-    pub(crate) fn fence_heavy() {
-        if MODE.load(Ordering::Relaxed) == MEMBARRIER {
-            fence(Ordering::SeqCst);
-            // It worked when registered; the kernel gives no way for it to fail later short
-            // of a bug, and the light side could not recover from it, so we do not go on.
+    pub(crate) fn fence_heavy(asym: bool) {
+        fence(Ordering::SeqCst);
+        if asym {
+            // It worked when the pipe was created (`asymmetric_available`); the kernel gives no
+            // way for it to fail later short of a bug, and the light side could not recover
+            // from it, so we do not go on.
             if !membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED) {
                 panic!("ringpipe: membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED) failed after it was registered");
             }
-            fence(Ordering::SeqCst);
-        } else {
             fence(Ordering::SeqCst);
         }
     }

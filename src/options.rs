@@ -22,6 +22,8 @@ pub const MAX_SLOTS: usize = 1 << 20;
 /// | pause threshold | min(64 KiB, capacity) | a flush that brings the *unexamined* bytes to this many pauses the writer; 0 = never |
 /// | resume threshold | pause / 2 (at least 1) | a paused writer resumes when unexamined bytes drop strictly below this |
 /// | pool | [`ChunkPool::global`] for the chunk size | where chunks come from and go back to |
+/// | spin before park | 0 | how many times a blocking or async wait re-checks before it parks |
+/// | wake fences | [`WakeFences::Auto`] | who pays for "no lost wake-up": every publish, or every park |
 ///
 /// ```
 /// let opts = ringpipe::PipeOptions::builder()
@@ -41,6 +43,43 @@ pub struct PipeOptions {
     pub(crate) pool: ChunkPool,
     pub(crate) slots: usize,
     pub(crate) spin: u32,
+    pub(crate) fences: WakeFences,
+}
+
+/// Which side of a pipe pays for the guarantee that a parked side is never missed.
+///
+/// A side that parks sets a "waiting" flag and re-checks the other side's cursor; the other
+/// side stores its cursor and then looks at the flag. Without a full barrier between the store
+/// and the look on one side *and* the other, both could miss each other (store buffering) and
+/// the parked side would sleep with data or room available. The barrier is the cost:
+///
+/// * [`Symmetric`](WakeFences::Symmetric): a `fence(SeqCst)` on both sides. Every `commit`
+///   and every `advance_to` pays one fence instruction (about 20 cycles, plus the store-buffer
+///   drain, on x86); parking is cheap.
+/// * [`Asymmetric`](WakeFences::Asymmetric) (Linux): publishing pays only a compiler fence,
+///   and each park pays `membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED)`: a system call that, when
+///   the other side is running, interrupts its CPU (a few µs in a VM). Best when parks are rare:
+///   spinning readers and writers (`try_*` loops), [`spin_before_park`](PipeOptionsBuilder::spin_before_park),
+///   large rings. Falls back to `Symmetric` where `membarrier` is not available (other systems,
+///   old kernels, seccomp filters, loom, Miri); [`PipeWriter::asymmetric_fences`](crate::PipeWriter::asymmetric_fences)
+///   tells which one a pipe got.
+/// * [`Auto`](WakeFences::Auto) (the default): `Asymmetric` when the pipe spins before it parks
+///   (`spin_before_park > 0`), `Symmetric` otherwise. The environment variable
+///   `RINGPIPE_MEMBARRIER=1` (or [`enable_asymmetric_fences`](crate::enable_asymmetric_fences))
+///   makes every `Auto` pipe created afterwards asymmetric, `RINGPIPE_MEMBARRIER=0` every one
+///   symmetric.
+///
+/// The choice is made when the pipe is created and never changes, so both halves always agree.
+/// Correctness does not depend on it; only where the cost falls does.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum WakeFences {
+    /// Asymmetric if the pipe spins before parking, else symmetric (see the type's docs).
+    #[default]
+    Auto,
+    /// A full fence on both sides: cheap parks, one fence per publish.
+    Symmetric,
+    /// No fence instruction on the publish path; each park pays `membarrier(2)`.
+    Asymmetric,
 }
 
 impl Default for PipeOptions {
@@ -80,6 +119,11 @@ impl PipeOptions {
     pub fn spin_before_park(&self) -> u32 {
         self.spin
     }
+    /// The wake fences asked for (what a pipe gets also depends on the system: see
+    /// [`WakeFences`]).
+    pub fn wake_fences(&self) -> WakeFences {
+        self.fences
+    }
     /// The number of chunk slots of the ring (a power of two, at least `capacity / chunk + 1`).
     pub fn slots(&self) -> usize {
         self.slots
@@ -95,6 +139,7 @@ pub struct PipeOptionsBuilder {
     resume: Option<usize>,
     pool: Option<ChunkPool>,
     spin: u32,
+    fences: WakeFences,
 }
 
 impl PipeOptionsBuilder {
@@ -128,6 +173,11 @@ impl PipeOptionsBuilder {
     /// latency-sensitive user trades a busy core for a shorter wake-up.
     pub fn spin_before_park(mut self, spins: u32) -> Self {
         self.spin = spins;
+        self
+    }
+    /// Which side pays for "no lost wake-up" (default [`WakeFences::Auto`]).
+    pub fn wake_fences(mut self, fences: WakeFences) -> Self {
+        self.fences = fences;
         self
     }
 
@@ -187,6 +237,7 @@ impl PipeOptionsBuilder {
             pool,
             slots,
             spin: self.spin,
+            fences: self.fences,
         })
     }
 }

@@ -14,6 +14,7 @@ use crate::error::OptionsError;
 use crate::loom::{Arc, AtomicUsize, FreeList, Ordering};
 use core::fmt;
 use core::ptr::NonNull;
+use crossbeam_utils::CachePadded;
 use std::alloc::Layout;
 
 /// Chunks are aligned to a cache line so that two chunks never share one.
@@ -99,8 +100,11 @@ impl Chunk {
 struct PoolInner {
     chunk_size: usize,
     free: FreeList<Chunk>,
-    /// Chunks currently lent to pipes.
-    in_use: AtomicUsize,
+    /// Chunks ever lent to pipes, and chunks ever given back: `in_use` is the difference. Two
+    /// counters on their own cache lines rather than one, so that a writer taking chunks and a
+    /// reader giving them back do not bounce one line between their cores on every chunk.
+    taken: CachePadded<AtomicUsize>,
+    returned: CachePadded<AtomicUsize>,
     /// Chunks ever obtained from the allocator (for tests and statistics).
     allocated: AtomicUsize,
 }
@@ -162,7 +166,8 @@ impl ChunkPool {
             inner: Arc::new(PoolInner {
                 chunk_size,
                 free: FreeList::new(max_retained),
-                in_use: AtomicUsize::new(0),
+                taken: CachePadded::new(AtomicUsize::new(0)),
+                returned: CachePadded::new(AtomicUsize::new(0)),
                 allocated: AtomicUsize::new(0),
             }),
         })
@@ -206,7 +211,11 @@ impl ChunkPool {
 
     /// Chunks currently lent to pipes (held by a writer or holding unconsumed data).
     pub fn in_use(&self) -> usize {
-        self.inner.in_use.load(Ordering::Relaxed)
+        // Ordering: Relaxed; statistics. `returned` first: a chunk is returned after it was
+        // taken, so reading the other way round could see a return without its take.
+        let returned = self.inner.returned.load(Ordering::Relaxed);
+        let taken = self.inner.taken.load(Ordering::Relaxed);
+        taken.saturating_sub(returned)
     }
 
     /// Idle chunks kept for reuse.
@@ -227,7 +236,7 @@ impl ChunkPool {
     /// Takes a chunk: an idle one if there is one, else a new zeroed one.
     pub(crate) fn take(&self) -> Chunk {
         // Ordering: Relaxed; a statistic only.
-        self.inner.in_use.fetch_add(1, Ordering::Relaxed);
+        self.inner.taken.fetch_add(1, Ordering::Relaxed);
         match self.inner.free.pop() {
             Some(chunk) => chunk,
             None => {
@@ -239,7 +248,7 @@ impl ChunkPool {
 
     /// Gives a chunk back.
     pub(crate) fn put(&self, chunk: Chunk) {
-        self.inner.in_use.fetch_sub(1, Ordering::Relaxed);
+        self.inner.returned.fetch_add(1, Ordering::Relaxed);
         if let Err(chunk) = self.inner.free.push(chunk) {
             // SAFETY: the chunk came from `take` of this pool, so it has this pool's size.
             unsafe { chunk.free(self.inner.chunk_size) };

@@ -136,6 +136,11 @@ impl PipeReader {
         }
     }
 
+    /// Whether this pipe uses asymmetric fences; see [`WakeFences`](crate::WakeFences).
+    pub fn asymmetric_fences(&self) -> bool {
+        self.shared.asym
+    }
+
     /// Bytes consumed since creation (or the last reset).
     pub fn consumed_bytes(&self) -> u64 {
         self.head
@@ -275,7 +280,7 @@ impl PipeReader {
         self.waiting = true;
         let sh = &*self.shared;
         // W1 (heavy half): our WAITING bit vs the writer's tail store.
-        fence_heavy();
+        fence_heavy(self.shared.asym);
         let s = sh.state.load(Ordering::Acquire);
         let t = sh.writer.tail.load(Ordering::Acquire);
         if let Some(r) = self.decide(s, t, need) {
@@ -528,7 +533,7 @@ impl PipeReader {
     fn after_progress(&mut self, unstalls: bool) {
         let sh = &*self.shared;
         // W1 (light half): our head/examined/released stores vs the writer's WAITING bits.
-        fence_light();
+        fence_light(sh.asym);
         // Ordering: Acquire, pairs with the writer's RMW that set its WAITING bits (needs).
         let s = sh.state.load(Ordering::Acquire);
         if s & STALLED != 0 && unstalls {

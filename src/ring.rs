@@ -42,11 +42,11 @@
 //!   `*_WAITING` bit (RMW), issues the heavy fence and re-checks the other side's cursor; the
 //!   other side stores its cursor, issues the light fence and then loads `state`. The pair
 //!   ([`fence_heavy`](crate::loom::fence_heavy) / [`fence_light`](crate::loom::fence_light))
-//!   acts as two `fence(SeqCst)`: at least one of the two sees the other's store. By default
-//!   both halves are `fence(SeqCst)`; with [`enable_asymmetric_fences`](crate::enable_asymmetric_fences)
-//!   on Linux the light half is a compiler fence and the heavy half `membarrier(2)`, so
-//!   publishing costs no fence instruction and parking pays instead. loom models both halves
-//!   as `fence(SeqCst)`.
+//!   acts as two `fence(SeqCst)`: at least one of the two sees the other's store. In a
+//!   symmetric pipe both halves are `fence(SeqCst)`; in an asymmetric one (see
+//!   [`WakeFences`](crate::WakeFences), `Shared::asym`) the light half is a compiler fence and
+//!   the heavy half `membarrier(2)`, so publishing costs no fence instruction and parking pays
+//!   instead. loom models both halves as `fence(SeqCst)`.
 //! * **C1** completion: `state.fetch_or(COMPLETED, AcqRel)`; the completing side's stores
 //!   before it (final commit, error value, opened count) are visible to whoever observes the
 //!   bit with an `Acquire` load.
@@ -134,6 +134,8 @@ pub(crate) struct Shared {
     pub(crate) pause: u64,
     pub(crate) resume: u64,
     pub(crate) spin: u32,
+    /// Asymmetric fences (W1): decided at creation, never changed (see `loom::fence_light`).
+    pub(crate) asym: bool,
     pub(crate) pool: ChunkPool,
     /// Set by the writer before it completes with an error; read after `WRITER_FAILED` is seen.
     pub(crate) writer_error: UnsafeCell<Option<CompletionError>>,
@@ -153,7 +155,7 @@ unsafe impl Sync for Shared {}
 
 impl Shared {
     pub(crate) fn new(opts: &PipeOptions) -> Arc<Shared> {
-        crate::loom::init_fences();
+        let asym = crate::resolve_fences(opts);
         let slots = (0..opts.slots)
             .map(|_| Slot {
                 chunk: UnsafeCell::new(None),
@@ -183,6 +185,7 @@ impl Shared {
             pause: opts.pause as u64,
             resume: opts.resume as u64,
             spin: opts.spin,
+            asym,
             pool: opts.pool.clone(),
             writer_error: UnsafeCell::new(None),
             reader_error: UnsafeCell::new(None),

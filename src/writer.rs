@@ -385,7 +385,7 @@ impl PipeWriter {
         sh.state.fetch_or(bits, Ordering::AcqRel);
         self.waiting = bits;
         // W1 (heavy half): our WAITING bit vs the reader's head/released store.
-        fence_heavy();
+        fence_heavy(self.shared.asym);
         // Ordering: Acquire, pairs with the reader's RMW that set READER_WAITING; and Acquire
         // on `wait_pos`, pairs with its Release store. Whichever wait of the reader these
         // values come from, every head it stored before that wait is visible to the `grant`
@@ -466,7 +466,7 @@ impl PipeWriter {
         sh.writer.tail.store(self.pos, Ordering::Release);
         self.committed = self.pos;
         // W1 (light half): our tail store vs the reader's READER_WAITING bit.
-        fence_light();
+        fence_light(sh.asym);
         // Ordering: Acquire, pairs with the reader's AcqRel RMWs on `state` (READER_WAITING
         // with its `wait_pos`, EXAMINED_BACK with its `examined`).
         let s = sh.state.load(Ordering::Acquire);
@@ -621,7 +621,7 @@ impl PipeWriter {
         self.waiting = WRITER_WAITING;
         let sh = &*self.shared;
         // W1 (heavy half): our WAITING bit vs the reader's examined store.
-        fence_heavy();
+        fence_heavy(self.shared.asym);
         let s = sh.state.load(Ordering::Acquire);
         match self.flush_outcome(s) {
             Some(r) => Poll::Ready(r),
@@ -782,6 +782,12 @@ impl PipeWriter {
             return Poll::Ready(Err(e.expect("reader error set")));
         }
         Poll::Ready(Ok(()))
+    }
+
+    /// Whether this pipe uses asymmetric fences (no fence instruction when publishing, a
+    /// `membarrier` system call when parking); see [`WakeFences`](crate::WakeFences).
+    pub fn asymmetric_fences(&self) -> bool {
+        self.shared.asym
     }
 
     /// Whether the writer is paused by backpressure (as of its last commit or flush).

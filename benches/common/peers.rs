@@ -19,12 +19,23 @@ use std::mem::MaybeUninit;
 
 /// ringpipe's options for a cell: the capacity is the hard bound (as for every peer) and the
 /// pause threshold is the capacity too, so the writer pauses only when the ring is full and
-/// resumes when half of it is free; `spin` re-checks before parking (blocking and async).
+/// resumes when half of it is free; `spin` re-checks before parking (blocking and async). The
+/// wake fences are the default (`Auto`: asymmetric when `spin > 0`).
 pub fn ringpipe_options(cap: usize, spin: u32) -> ringpipe::PipeOptions {
+    ringpipe_options_with(cap, spin, ringpipe::WakeFences::Auto)
+}
+
+/// As [`ringpipe_options`], with the given wake fences.
+pub fn ringpipe_options_with(
+    cap: usize,
+    spin: u32,
+    fences: ringpipe::WakeFences,
+) -> ringpipe::PipeOptions {
     ringpipe::PipeOptions::builder()
         .capacity(cap)
         .pause_writer_threshold(cap)
         .spin_before_park(spin)
+        .wake_fences(fences)
         .build()
         .expect("valid ringpipe options")
 }
@@ -36,9 +47,32 @@ pub struct RpTx {
 
 pub struct RpRx(ringpipe::PipeReader);
 
-/// A ringpipe of `cap` bytes (default 16 KiB chunks from the global pool).
+/// A ringpipe of `cap` bytes (default 16 KiB chunks from the global pool), default fences.
 pub fn ringpipe(cap: usize, spin: u32) -> (RpTx, RpRx) {
-    let (w, r) = ringpipe::pipe(ringpipe_options(cap, spin));
+    ringpipe_with(ringpipe_options(cap, spin))
+}
+
+/// A ringpipe configured as a user who busy-polls it (`try_*` loops) would: asymmetric wake
+/// fences, since nobody parks (see `ringpipe::WakeFences`).
+pub fn ringpipe_spinning(cap: usize) -> (RpTx, RpRx) {
+    ringpipe_with(ringpipe_options_with(
+        cap,
+        0,
+        ringpipe::WakeFences::Asymmetric,
+    ))
+}
+
+/// A ringpipe of `cap` bytes with symmetric fences (a fence on every publish).
+pub fn ringpipe_symmetric(cap: usize) -> (RpTx, RpRx) {
+    ringpipe_with(ringpipe_options_with(
+        cap,
+        0,
+        ringpipe::WakeFences::Symmetric,
+    ))
+}
+
+fn ringpipe_with(opts: ringpipe::PipeOptions) -> (RpTx, RpRx) {
+    let (w, r) = ringpipe::pipe(opts);
     let max = w.max_memory();
     (RpTx { w, max }, RpRx(r))
 }
