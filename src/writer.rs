@@ -71,6 +71,11 @@ pub struct PipeWriter {
     cached_head: u64,
     cached_released: u64,
     cached_examined: u64,
+    /// The committed position from which a commit must run the backpressure bookkeeping:
+    /// `cached_examined + pause` while not paused (below it the pause cannot be reached), 0
+    /// while paused (every commit checks for the resume), `u64::MAX` without backpressure.
+    /// Kept by `refresh_pause_at` whenever `paused` or `cached_examined` changes.
+    pause_at: u64,
     paused: bool,
     completed: bool,
     /// The reader has completed: memory handed out is scratch and advanced bytes are dropped.
@@ -100,6 +105,7 @@ impl fmt::Debug for PipeWriter {
 
 impl PipeWriter {
     pub(crate) fn new(shared: Arc<Shared>) -> PipeWriter {
+        let pause = shared.pause;
         PipeWriter {
             shared,
             seq: 0,
@@ -113,6 +119,7 @@ impl PipeWriter {
             cached_head: 0,
             cached_released: 0,
             cached_examined: 0,
+            pause_at: if pause == 0 { u64::MAX } else { pause },
             paused: false,
             completed: false,
             scratch: false,
@@ -162,7 +169,35 @@ impl PipeWriter {
     }
 
     /// Tries to make `hint.max(1)` contiguous bytes available; returns how many are.
+    #[inline]
     fn grant(&mut self, hint: usize) -> Result<usize, GrantFail> {
+        // Fast path: the hint fits in what is left of the current chunk, and in the ring by the
+        // head we last saw, and the reader has not completed (then the memory is scratch: the
+        // slow path switches to it, with the Acquire that C1 needs there). The newest head
+        // needs no looking at.
+        let sh = &*self.shared;
+        // Ordering: Relaxed; seeing the bit sends us to the slow path, which acquires it.
+        // Not seeing it yet is harmless: the memory handed out lies past everything committed,
+        // which the reader never reads (invariant 4).
+        if self.has_chunk
+            & !self.scratch
+            & !self.completed
+            & (sh.state.load(Ordering::Relaxed) & READER_COMPLETED == 0)
+        {
+            let need = hint.max(1) as u64;
+            let left = (sh.chunk_size - self.fill) as u64;
+            let room = sh.capacity - (self.pos - self.cached_head);
+            if need <= left && need <= room {
+                self.grant_off = self.fill;
+                self.granted = left.min(room) as usize;
+                return Ok(self.granted);
+            }
+        }
+        self.grant_slow(hint)
+    }
+
+    #[inline(never)]
+    fn grant_slow(&mut self, hint: usize) -> Result<usize, GrantFail> {
         if self.completed {
             return Err(GrantFail::Err(WriteError::WriterCompleted));
         }
@@ -256,6 +291,20 @@ impl PipeWriter {
     fn enter_scratch(&mut self) {
         self.scratch = true;
         self.paused = false;
+        self.refresh_pause_at();
+    }
+
+    /// Recomputes `pause_at` after `paused` or `cached_examined` changed.
+    #[inline]
+    fn refresh_pause_at(&mut self) {
+        let pause = self.shared.pause;
+        self.pause_at = if pause == 0 {
+            u64::MAX
+        } else if self.paused {
+            0
+        } else {
+            self.cached_examined.saturating_add(pause)
+        };
     }
 
     /// After the reader completed: hand out the whole current chunk as scratch memory.
@@ -473,7 +522,7 @@ impl PipeWriter {
         if s & (READER_WAITING | STALLED | EXAMINED_BACK) != 0 {
             self.commit_slow(s);
         }
-        if self.shared.pause != 0 {
+        if self.committed >= self.pause_at {
             self.update_pause(old);
         }
     }
@@ -505,6 +554,9 @@ impl PipeWriter {
         if clear & READER_WAITING != 0 {
             sh.wake_reader();
         }
+        if clear & EXAMINED_BACK != 0 {
+            self.refresh_pause_at();
+        }
     }
 
     /// Backpressure bookkeeping at a commit from `old` to `self.committed`.
@@ -526,6 +578,7 @@ impl PipeWriter {
                 self.paused = true;
             }
         }
+        self.refresh_pause_at();
     }
 
     /// Whether the writer is still paused; clears the pause when the reader has examined
@@ -543,6 +596,7 @@ impl PipeWriter {
         {
             self.paused = false;
         }
+        self.refresh_pause_at();
         self.paused
     }
 
