@@ -351,6 +351,22 @@ impl PipeReader {
     /// [`ReadError::ReaderCompleted`], [`ReadError::WriterFailed`], or
     /// [`ReadError::WouldDeadlock`] if no read can ever be satisfied.
     pub fn try_read(&mut self) -> Result<Option<ReadResult<'_>>, ReadError> {
+        // Fast path, the same decision as `decide` when no bit of `state` is set (no
+        // completion, error, cancel, stall or wait of either side) and we set none: data past
+        // `examined` is a result, anything else goes the general way.
+        if !self.completed & !self.waiting {
+            let sh = &*self.shared;
+            // Ordering: as in `poll_inner` (state, then tail; Acquire: C1, P1).
+            let s = sh.state.load(Ordering::Acquire);
+            let t = sh.writer.tail.load(Ordering::Acquire);
+            if s == 0 && t > self.examined {
+                return Ok(Some(self.result(Snap {
+                    tail: t,
+                    canceled: false,
+                    completed: false,
+                })));
+            }
+        }
         match self.poll_inner(None, Need::More) {
             Poll::Ready(Ok(Some(snap))) => Ok(Some(self.result(snap))),
             Poll::Ready(Ok(None)) | Poll::Pending => Ok(None),
