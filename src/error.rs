@@ -188,8 +188,10 @@ pub enum ReadError {
     ReaderCompleted,
     /// The writer completed with this error. Unread data is not delivered (as in .NET).
     WriterFailed(CompletionError),
-    /// The read can never be satisfied: the pipe is full, everything in it has been examined,
-    /// and the writer cannot add a byte until the reader consumes some. Consume (advance
+    /// The read can never be satisfied: it waits for data the writer cannot add until the
+    /// reader consumes some. Typically the pipe is full and everything in it has been examined;
+    /// also a `read_at_least` larger than what the ring's chunks can hold around the writer's
+    /// size hints, or a writer waiting for a hint that does not fit. Consume (advance
     /// `consumed`), or complete the reader. The writer, if it waits for room, gets
     /// [`WriteError::WouldDeadlock`].
     WouldDeadlock {
@@ -246,7 +248,7 @@ impl fmt::Display for ReadError {
             ReadError::WriterFailed(e) => write!(f, "the writer completed with an error: {e}"),
             ReadError::WouldDeadlock { buffered, capacity } => write!(
                 f,
-                "the read can never be satisfied: the pipe is full ({buffered} of {capacity} bytes), all of it is examined and none of it consumed"
+                "the read can never be satisfied: it waits for data the writer cannot add until the reader consumes some ({buffered} unconsumed bytes, capacity {capacity})"
             ),
             ReadError::MinimumTooLarge { minimum, capacity } => write!(
                 f,

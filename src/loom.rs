@@ -41,9 +41,45 @@ impl<T> UnsafeCell<T> {
 #[cfg(loom)]
 pub(crate) use loom::cell::UnsafeCell;
 
-/// The waker slot of one side, with atomic-waker's API on both configurations.
+/// The waker slot of one side: atomic-waker's `AtomicWaker`, registered so that a waker
+/// whose `clone` or `drop` panics cannot leave it locked. (atomic-waker clones the new waker
+/// and drops the old one while it holds its `REGISTERING` state; a panic there leaves that
+/// state set for good, and every later `wake` of the side is silently lost.)
 #[cfg(not(loom))]
-pub(crate) use atomic_waker::AtomicWaker;
+#[derive(Debug, Default)]
+pub(crate) struct AtomicWaker(atomic_waker::AtomicWaker);
+
+#[cfg(not(loom))]
+impl AtomicWaker {
+    pub(crate) fn new() -> Self {
+        Self(atomic_waker::AtomicWaker::new())
+    }
+
+    /// Registers `waker`, replacing the previous one.
+    ///
+    /// The old waker is taken out first and dropped after the new one is in place, and the
+    /// new one is cloned once before the slot is touched: a panicking `drop` then happens
+    /// outside atomic-waker (the new waker is already registered), and a `clone` that panics
+    /// panics before anything changed. (A waker whose clone succeeds once and then panics
+    /// would still defeat this; no `Waker` from `std::task::Wake` or an executor does that.)
+    /// A wake that comes between the take and the register finds no waker: harmless, since
+    /// every waiting side registers *before* it announces its wait and re-checks after.
+    pub(crate) fn register(&self, waker: &core::task::Waker) {
+        let new = waker.clone();
+        let old = self.0.take();
+        self.0.register(&new);
+        drop(new);
+        drop(old);
+    }
+
+    pub(crate) fn wake(&self) {
+        self.0.wake();
+    }
+
+    pub(crate) fn take(&self) -> Option<core::task::Waker> {
+        self.0.take()
+    }
+}
 
 /// loom's mock of `AtomicWaker`, presented with atomic-waker's method names.
 #[cfg(loom)]

@@ -206,7 +206,9 @@ impl PipeOptionsBuilder {
         let cs = pool.chunk_size();
         // Data can start anywhere in a chunk, so `capacity` bytes touch at most
         // ceil(capacity / cs) + 1 chunks.
-        let needed = capacity.div_ceil(cs) + 1;
+        // `usize::MAX` when it overflows (capacity near `usize::MAX` with 1-byte chunks): that
+        // is too many anyway.
+        let needed = capacity.div_ceil(cs).saturating_add(1);
         if needed > MAX_SLOTS {
             return Err(OptionsError::TooManyChunks {
                 chunks: needed,

@@ -100,6 +100,8 @@ impl Chunk {
 struct PoolInner {
     chunk_size: usize,
     free: FreeList<Chunk>,
+    /// `max_retained > 0` (the free list cannot be empty-sized, so 0 is handled here).
+    retain: bool,
     /// Chunks ever lent to pipes, and chunks ever given back: `in_use` is the difference. Two
     /// counters on their own cache lines rather than one, so that a writer taking chunks and a
     /// reader giving them back do not bounce one line between their cores on every chunk.
@@ -166,6 +168,7 @@ impl ChunkPool {
             inner: Arc::new(PoolInner {
                 chunk_size,
                 free: FreeList::new(max_retained),
+                retain: max_retained > 0,
                 taken: CachePadded::new(AtomicUsize::new(0)),
                 returned: CachePadded::new(AtomicUsize::new(0)),
                 allocated: AtomicUsize::new(0),
@@ -175,15 +178,16 @@ impl ChunkPool {
 
     /// The process-wide pool for `chunk_size`, created on first use. Pipes built without an
     /// explicit pool use it, so their chunks are recycled across pipes. It keeps up to
-    /// `max(64, 8 MiB / chunk_size)` idle chunks.
+    /// `8 MiB / chunk_size` idle chunks, but at least 64 and at most 4096 (the free list is
+    /// allocated up front, one word per chunk it may keep).
     ///
     /// # Errors
     /// As [`ChunkPool::new`].
     pub fn global(chunk_size: usize) -> Result<ChunkPool, OptionsError> {
-        let retained = (8 << 20) / chunk_size.max(1);
+        let retained = ((8 << 20) / chunk_size.max(1)).clamp(64, 4096);
         #[cfg(loom)]
         {
-            ChunkPool::new(chunk_size, retained.max(64))
+            ChunkPool::new(chunk_size, retained)
         }
         #[cfg(not(loom))]
         {
@@ -198,7 +202,7 @@ impl ChunkPool {
             if let Some(pool) = map.get(&chunk_size) {
                 return Ok(pool.clone());
             }
-            let pool = ChunkPool::new(chunk_size, retained.max(64))?;
+            let pool = ChunkPool::new(chunk_size, retained)?;
             map.insert(chunk_size, pool.clone());
             Ok(pool)
         }
@@ -249,7 +253,12 @@ impl ChunkPool {
     /// Gives a chunk back.
     pub(crate) fn put(&self, chunk: Chunk) {
         self.inner.returned.fetch_add(1, Ordering::Relaxed);
-        if let Err(chunk) = self.inner.free.push(chunk) {
+        let rejected = if self.inner.retain {
+            self.inner.free.push(chunk).err()
+        } else {
+            Some(chunk)
+        };
+        if let Some(chunk) = rejected {
             // SAFETY: the chunk came from `take` of this pool, so it has this pool's size.
             unsafe { chunk.free(self.inner.chunk_size) };
         }

@@ -600,11 +600,12 @@ impl PipeReader {
         // Ordering: AcqRel, C1.
         let s = sh.state.fetch_or(bits, Ordering::AcqRel);
         self.completed = true;
-        sh.wake_writer();
         if s & WRITER_COMPLETED != 0 {
             // SAFETY: both sides have completed and we completed second.
             unsafe { sh.free_all() };
         }
+        // Last: a panicking waker finds the pipe completed and its chunks freed.
+        sh.wake_writer();
     }
 
     /// Resolves when the writer completes: `Ok(())`, or `Err` with the writer's error. This is

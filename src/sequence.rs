@@ -199,18 +199,22 @@ impl<'a> Sequence<'a> {
     /// # Panics
     /// If the range is decreasing or past the end.
     pub fn slice(&self, range: impl RangeBounds<usize>) -> Sequence<'a> {
+        // Saturating: `..=usize::MAX` or `(Excluded(usize::MAX), _)` must hit the assertion,
+        // not wrap around to an in-range slice.
         let lo = match range.start_bound() {
             Bound::Included(&n) => n,
-            Bound::Excluded(&n) => n + 1,
+            Bound::Excluded(&n) => n.saturating_add(1),
             Bound::Unbounded => 0,
         };
         let hi = match range.end_bound() {
-            Bound::Included(&n) => n + 1,
+            Bound::Included(&n) => n.saturating_add(1),
             Bound::Excluded(&n) => n,
             Bound::Unbounded => self.len(),
         };
+        let overflow = matches!(range.start_bound(), Bound::Excluded(&usize::MAX))
+            || matches!(range.end_bound(), Bound::Included(&usize::MAX));
         assert!(
-            lo <= hi && hi <= self.len(),
+            !overflow && lo <= hi && hi <= self.len(),
             "ringpipe: slice {lo}..{hi} out of range for a sequence of {} bytes",
             self.len()
         );

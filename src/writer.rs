@@ -182,6 +182,7 @@ impl PipeWriter {
         if self.has_chunk
             & !self.scratch
             & !self.completed
+            & (self.waiting & WRITER_WAITING_SPACE == 0)
             & (sh.state.load(Ordering::Relaxed) & READER_COMPLETED == 0)
         {
             let need = hint.max(1) as u64;
@@ -268,6 +269,13 @@ impl PipeWriter {
         }
         self.grant_off = self.fill;
         self.granted = ((cs - self.fill) as u64).min(room) as usize;
+        // A wait for room left pending (a forgotten `GetMemory`, a `poll_get_memory` not polled
+        // again) is over now that the writer got memory: its bits must not make the reader
+        // think we still wait for room (a false `WouldDeadlock`). A pending flush's wait is
+        // another matter and stays.
+        if self.waiting & WRITER_WAITING_SPACE != 0 {
+            self.stop_waiting();
+        }
         Ok(self.granted)
     }
 
@@ -375,7 +383,9 @@ impl PipeWriter {
     }
 
     /// The poll form of [`get_memory`](Self::get_memory); on `Ready(Ok(n))` the memory is
-    /// available through [`granted_memory`](Self::granted_memory).
+    /// available through [`granted_memory`](Self::granted_memory). After `Pending`, the waker
+    /// is woken when the room may be there, unless another call gets memory first: any
+    /// successful grant ends the writer's wait for room.
     pub fn poll_get_memory(
         &mut self,
         cx: &mut Context<'_>,
@@ -505,8 +515,18 @@ impl PipeWriter {
     /// Publishes every advanced byte to the reader without waiting (wait-free: one store,
     /// one fence, one load; a wake-up only if the reader is parked and now satisfied).
     pub fn commit(&mut self) {
+        if self.commit_inner() {
+            // Last, after every change of state: a waker that panics cannot leave the pipe
+            // half-updated.
+            self.shared.wake_reader();
+        }
+    }
+
+    /// `commit` without its wake-up: returns whether the reader must be woken.
+    #[inline]
+    fn commit_inner(&mut self) -> bool {
         if self.pos == self.committed || self.scratch || self.completed {
-            return;
+            return false;
         }
         let sh = &*self.shared;
         let old = self.committed;
@@ -519,18 +539,18 @@ impl PipeWriter {
         // Ordering: Acquire, pairs with the reader's AcqRel RMWs on `state` (READER_WAITING
         // with its `wait_pos`, EXAMINED_BACK with its `examined`).
         let s = sh.state.load(Ordering::Acquire);
-        if s & (READER_WAITING | STALLED | EXAMINED_BACK) != 0 {
-            self.commit_slow(s);
-        }
+        let wake = s & (READER_WAITING | STALLED | EXAMINED_BACK) != 0 && self.commit_slow(s);
         if self.committed >= self.pause_at {
             self.update_pause(old);
         }
+        wake
     }
 
-    /// The rare part of a commit: wake a reader we now satisfy, end a stall our data ends,
-    /// note that the reader moved `examined` back.
+    /// The rare part of a commit: end a stall our data ends, note that the reader moved
+    /// `examined` back; returns whether the reader waits for what we committed (the caller
+    /// wakes it).
     #[cold]
-    fn commit_slow(&mut self, s: u32) {
+    fn commit_slow(&mut self, s: u32) -> bool {
         let sh = &*self.shared;
         // Data past the tail a stall was judged on ends it: whatever wait it was about, the next
         // one is judged afresh. (A commit of bytes the stalled read already saw does not.)
@@ -551,12 +571,10 @@ impl PipeWriter {
         if clear != 0 {
             sh.state.fetch_and(!clear, Ordering::AcqRel);
         }
-        if clear & READER_WAITING != 0 {
-            sh.wake_reader();
-        }
         if clear & EXAMINED_BACK != 0 {
             self.refresh_pause_at();
         }
+        clear & READER_WAITING != 0
     }
 
     /// Backpressure bookkeeping at a commit from `old` to `self.committed`.
@@ -782,7 +800,9 @@ impl PipeWriter {
             return;
         }
         self.stop_waiting();
-        self.commit();
+        // No wake-up here: the completion below wakes the reader anyway, after every change of
+        // state (so that a panicking waker cannot keep the completion from being recorded).
+        self.commit_inner();
         let sh = &*self.shared;
         let mut bits = WRITER_COMPLETED;
         if let Some(e) = error {
@@ -805,11 +825,12 @@ impl PipeWriter {
         self.granted = 0;
         self.committed = self.pos;
         self.has_chunk = false;
-        sh.wake_reader();
         if s & READER_COMPLETED != 0 {
             // SAFETY: both sides have completed and we completed second.
             unsafe { sh.free_all() };
         }
+        // Last: a panicking waker finds the pipe completed and its chunks freed.
+        sh.wake_reader();
     }
 
     /// Resolves when the reader completes: `Ok(())`, or `Err` with the reader's error. This is

@@ -485,7 +485,7 @@ fn deadlock_full_ring_all_examined_read_errors() {
     );
     assert_eq!(
         e.to_string(),
-        "the read can never be satisfied: the pipe is full (8 of 8 bytes), all of it is examined and none of it consumed"
+        "the read can never be satisfied: it waits for data the writer cannot add until the reader consumes some (8 unconsumed bytes, capacity 8)"
     );
     let (_c, waker) = counting_waker();
     {

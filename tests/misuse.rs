@@ -17,8 +17,21 @@
 //! reader; `reset` while a `ReadResult` is alive; `advance_to` while a `Read` future is alive;
 //! any writer call while a `GetMemory` future is alive.
 //!
-//! Where the crate misbehaves today, the test asserts the right behaviour and is marked
-//! `#[ignore = "bug: ..."]`; run them with `cargo test --test misuse -- --ignored`.
+//! The ten misbehaviours this file found when it was written (chunks leaked or a completion lost
+//! when a waker panics, a waker slot locked by a waker whose `clone` or `drop` panics, backpressure
+//! skipped, a false `WouldDeadlock` after an abandoned wait for room, two integer overflows, a
+//! pool with `max_retained == 0` keeping a chunk, a misleading `WouldDeadlock` message) are
+//! fixed; their regression tests: `read_waker_panicking_when_the_writer_is_dropped_with_unflushed_bytes`,
+//! `read_waker_panicking_in_complete_still_completes_the_writer`,
+//! `completion_waker_panicking_in_the_second_completion_still_frees_the_chunks`,
+//! `read_waker_panicking_in_flush_does_not_skip_backpressure`,
+//! `waker_panicking_on_drop_when_replaced_does_not_lose_later_wake_ups`,
+//! `waker_panicking_on_clone_does_not_lose_later_wake_ups`,
+//! `abandoned_wait_for_room_does_not_make_a_later_read_report_a_deadlock`,
+//! `options_chunk_size_one_with_capacity_usize_max_is_refused`,
+//! `sequence_slice_with_usize_max_bounds_panics_with_the_slice_message`,
+//! `pool_with_max_retained_zero_keeps_no_idle_chunk` and
+//! `would_deadlock_message_does_not_claim_a_full_pipe_that_is_not_full`.
 
 mod support;
 
@@ -637,10 +650,6 @@ fn sequence_slices_out_of_range_panic_with_their_message() {
 }
 
 #[test]
-#[ignore = "bug: Sequence::slice computes `n + 1` unchecked for an inclusive end or an exclusive \
-            start: with usize::MAX a debug build panics with 'attempt to add with overflow', a \
-            release build returns an empty slice for `..=usize::MAX` and the whole sequence for \
-            `(Excluded(usize::MAX), Unbounded)` instead of panicking with the documented message"]
 fn sequence_slice_with_usize_max_bounds_panics_with_the_slice_message() {
     use std::ops::Bound;
     let (mut w, mut r, _pool) = pipe();
@@ -1481,9 +1490,6 @@ fn options_never_panic_for_any_combination() {
 }
 
 #[test]
-#[ignore = "bug: chunk size 1 with capacity usize::MAX overflows `capacity.div_ceil(cs) + 1` in \
-            PipeOptionsBuilder::build (debug: panic 'attempt to add with overflow'; release: \
-            Ok with a 1-slot ring)"]
 fn options_chunk_size_one_with_capacity_usize_max_is_refused() {
     let pool = private_pool(1, 1);
     let res = panic::catch_unwind(AssertUnwindSafe(|| {
@@ -1502,8 +1508,6 @@ fn options_chunk_size_one_with_capacity_usize_max_is_refused() {
 }
 
 #[test]
-#[ignore = "bug: ChunkPool::new(cs, 0) keeps one idle chunk although its docs say it keeps up \
-            to max_retained (the free list is built with max_retained.max(1))"]
 fn pool_with_max_retained_zero_keeps_no_idle_chunk() {
     let pool = private_pool(16, 0);
     let (mut w, mut r) = ringpipe::pipe(opts(64, &pool, 0, 0));
@@ -1745,10 +1749,6 @@ fn forgotten_pending_flush_and_get_memory_leave_the_writer_usable() {
 }
 
 #[test]
-#[ignore = "bug: an abandoned wait for room (mem::forget of a pending GetMemory, or a Pending \
-            poll_get_memory never polled again) leaves WRITER_WAITING_SPACE set; after the \
-            writer goes on with try_get_memory, the reader's next waiting read returns a \
-            spurious ReadError::WouldDeadlock"]
 fn abandoned_wait_for_room_does_not_make_a_later_read_report_a_deadlock() {
     let mut outcomes = Vec::new();
     for forget in [false, true] {
@@ -1877,10 +1877,11 @@ fn read_waker_panicking_in_the_writers_completion_propagates() {
 }
 
 #[test]
-fn read_waker_panicking_in_the_commit_of_complete_leaves_the_writer_open() {
-    // Oddity: complete() commits the unflushed bytes first; a wake-up that panics there ends
-    // complete() before the completion is recorded. The writer stays open (and usable), and
-    // a second complete() completes it.
+fn read_waker_panicking_in_complete_still_completes_the_writer() {
+    // Regression: complete() commits the unflushed bytes first; a wake-up that panicked there
+    // used to end complete() before the completion was recorded. Now every change of state
+    // comes first and the one wake-up last: the panic reaches the caller, the writer is
+    // completed, and the reader gets the bytes and then the completion, exactly once.
     let (mut w, mut r, pool) = pipe();
     let (bad_count, bad) = panic_waker();
     {
@@ -1890,23 +1891,20 @@ fn read_waker_panicking_in_the_commit_of_complete_leaves_the_writer_open() {
         assert_eq!(panic_message(|| w.complete()), WAKE_PANIC);
     }
     assert_eq!(bad_count.wakes(), 1);
-    assert!(!w.is_completed() && !r.is_writer_completed());
+    assert!(w.is_completed() && r.is_writer_completed());
     assert_eq!(w.unflushed_bytes(), 0);
     let g = read_advance(&mut r, 4, 4);
     assert_eq!(g.bytes, b"last");
-    assert!(!g.completed);
-    roundtrip(&mut w, &mut r, b"more");
-    w.complete();
-    let g = must_read(&mut r);
-    assert!(g.completed && g.bytes.is_empty());
+    assert!(g.completed);
+    w.complete(); // a second completion changes nothing
+    assert!(matches!(
+        w.flush_blocking(),
+        Err(WriteError::WriterCompleted)
+    ));
     finish(w, r, &pool);
 }
 
 #[test]
-#[ignore = "bug: dropping a writer with unflushed bytes while the reader waits with a waker that \
-            panics: Drop's complete() panics in its commit, before the completion is recorded, \
-            so the reader never sees the writer complete (a waiting read hangs) and the chunks \
-            are never returned"]
 fn read_waker_panicking_when_the_writer_is_dropped_with_unflushed_bytes() {
     let (mut w, mut r, pool) = pipe();
     let (_bad_count, bad) = panic_waker();
@@ -2025,9 +2023,6 @@ fn completion_future_waker_panicking_in_the_first_completion_propagates() {
 }
 
 #[test]
-#[ignore = "bug: a waker that panics when the side completing second wakes the other side skips \
-            Shared::free_all (the wake comes before it in complete_inner): the ring's chunks are \
-            never returned to the pool nor freed"]
 fn completion_waker_panicking_in_the_second_completion_still_frees_the_chunks() {
     // Writer completes, waits for the reader's completion; the reader completes second.
     let (mut w, mut r, pool) = pipe();
@@ -2080,9 +2075,6 @@ fn read_waker_panicking_in_cancel_propagates_and_the_cancel_still_counts() {
 }
 
 #[test]
-#[ignore = "bug: when the commit of a flush wakes a reader whose waker panics, the pause \
-            bookkeeping after the wake-up is skipped: the writer is not paused although the \
-            unexamined bytes reached the pause threshold, and stays unpaused (edge-triggered)"]
 fn read_waker_panicking_in_flush_does_not_skip_backpressure() {
     let (mut w, mut r, _pool) = bp_pipe(64, 16, 8, 4);
     let (_bad_count, bad) = panic_waker();
@@ -2095,9 +2087,6 @@ fn read_waker_panicking_in_flush_does_not_skip_backpressure() {
 }
 
 #[test]
-#[ignore = "bug: a waker whose drop panics when the pipe replaces it leaves the side's \
-            AtomicWaker locked (atomic-waker's register is not unwind-safe): every later \
-            wake-up of that side is lost, so a waiting read or flush hangs"]
 fn waker_panicking_on_drop_when_replaced_does_not_lose_later_wake_ups() {
     let (mut w, mut r, _pool) = pipe();
     let (armed, bomb) = drop_bomb();
@@ -2127,8 +2116,6 @@ fn waker_panicking_on_drop_when_replaced_does_not_lose_later_wake_ups() {
 }
 
 #[test]
-#[ignore = "bug: a waker whose clone panics (a hand-written RawWaker) leaves the side's \
-            AtomicWaker locked: every later wake-up of that side is lost"]
 fn waker_panicking_on_clone_does_not_lose_later_wake_ups() {
     let (mut w, mut r, _pool) = pipe();
     let (good_count, good) = counting_waker();
@@ -2515,10 +2502,6 @@ fn read_at_least_that_slots_cannot_hold_reports_a_deadlock() {
 }
 
 #[test]
-#[ignore = "bug (misleading message): ReadError::WouldDeadlock always says 'the pipe is full \
-            (N of M bytes), all of it is examined and none of it consumed', also when the pipe \
-            is not full in bytes (the writer is out of chunk slots, or waits for a hint that does \
-            not fit) and nothing was examined (read_at_least)"]
 fn would_deadlock_message_does_not_claim_a_full_pipe_that_is_not_full() {
     let (mut w, mut r, _pool) = plain_pipe(16, 8);
     let (_rc, rwaker) = counting_waker();

@@ -476,6 +476,10 @@ impl Model {
             ));
         }
         if let Ok(len) = got {
+            if matches!(self.wwait, Some(WWait::Space { .. })) {
+                // Any successful grant ends a pending wait for room.
+                self.writer_stop_waiting();
+            }
             self.apply_grant(plan, len);
         }
         Ok(())

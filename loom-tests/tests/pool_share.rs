@@ -71,7 +71,11 @@ fn released_chunk_is_reused_by_another_pipe() {
             allocated == 2 || allocated == 3,
             "B takes A's chunk or one new chunk: {allocated} allocated"
         );
-        assert_eq!(pool.retained(), allocated, "every chunk is back in the pool");
+        assert_eq!(
+            pool.retained(),
+            allocated,
+            "every chunk is back in the pool"
+        );
     });
 }
 
@@ -98,6 +102,9 @@ fn two_pipes_stream_through_one_pool() {
         ta.join().unwrap();
         tb.join().unwrap();
         assert_eq!(pool.in_use(), 0, "a chunk was leaked or given back twice");
-        assert!(pool.retained() <= 1, "the pool keeps at most one idle chunk");
+        assert!(
+            pool.retained() <= 1,
+            "the pool keeps at most one idle chunk"
+        );
     });
 }
