@@ -55,11 +55,69 @@
 //! w.advance(1);
 //! ```
 //!
+//! Two pieces of memory from `get_memory` cannot be alive at once (the second call may hand
+//! out the same bytes):
+//!
+//! ```compile_fail
+//! let (mut w, _r) = ringpipe::pipe(Default::default());
+//! let a = w.try_get_memory(1).unwrap();
+//! let b = w.try_get_memory(1).unwrap();
+//! a[0] = b[0];
+//! ```
+//!
+//! ```
+//! let (mut w, _r) = ringpipe::pipe(Default::default());
+//! w.try_get_memory(1).unwrap()[0] = 1;
+//! let b = w.try_get_memory(1).unwrap();
+//! b[0] = 2;
+//! ```
+//!
+//! Nor can that memory be used after the writer completes (its chunk may go back to the pool)
+//! or is dropped:
+//!
+//! ```compile_fail
+//! let (mut w, _r) = ringpipe::pipe(Default::default());
+//! let buf = w.try_get_memory(1).unwrap();
+//! w.complete();
+//! buf[0] = 1;
+//! ```
+//!
+//! ```compile_fail
+//! let (mut w, _r) = ringpipe::pipe(Default::default());
+//! let buf = w.try_get_memory(1).unwrap();
+//! drop(w);
+//! buf[0] = 1;
+//! ```
+//!
+//! A read result, and the sequence in it, cannot outlive the reader (the chunks it points into
+//! are the reader's to give back):
+//!
+//! ```compile_fail
+//! let (mut w, mut r) = ringpipe::pipe(Default::default());
+//! w.write_all_blocking(b"x").unwrap();
+//! let buf = r.try_read().unwrap().unwrap().buffer();
+//! drop(r);
+//! println!("{}", buf.len());
+//! ```
+//!
+//! ```
+//! let (mut w, mut r) = ringpipe::pipe(Default::default());
+//! w.write_all_blocking(b"x").unwrap();
+//! let bytes = r.try_read().unwrap().unwrap().buffer().to_vec();
+//! drop(r);
+//! assert_eq!(bytes, b"x");
+//! ```
+//!
 //! The halves are not `Clone`:
 //!
 //! ```compile_fail
 //! let (w, _r) = ringpipe::pipe(Default::default());
 //! let w2 = w.clone();
+//! ```
+//!
+//! ```compile_fail
+//! let (_w, r) = ringpipe::pipe(Default::default());
+//! let r2 = r.clone();
 //! ```
 //!
 //! They are `Send`:

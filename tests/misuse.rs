@@ -4,18 +4,15 @@
 //! in order, completion is still delivered, and the chunk pool's `in_use()` is back to 0 once
 //! both halves are gone.
 //!
-//! Compile-time guarantees are compile_fail doctests in `src/compile_fail_tests.rs`, each with a
-//! compiling twin:
-//! * a second read while a `ReadResult` is alive does not compile;
-//! * `advance_to` while the result's buffer is still used does not compile;
-//! * the memory from `get_memory` cannot be used after `advance`;
-//! * the writer is not `Clone` (twin: both halves are `Send`).
+//! Compile-time guarantees are compile_fail doctests in `src/compile_fail_tests.rs`, most with
+//! a compiling twin: a second read while a `ReadResult` is alive; `advance_to` while the
+//! result's buffer is still used; memory from `get_memory` used after `advance`, after
+//! `complete()` or after the writer is dropped; two pieces of `get_memory` memory alive at once;
+//! a read result's `Sequence` outliving its reader; cloning either half.
 //!
-//! The compiler also rejects these today, but no doctest pins them (checked by hand): cloning
-//! the reader; two slices from `get_memory` alive at once; a slice from `get_memory` used after
-//! `complete()` or after the writer is dropped; a `ReadResult` or `Sequence` that outlives its
-//! reader; `reset` while a `ReadResult` is alive; `advance_to` while a `Read` future is alive;
-//! any writer call while a `GetMemory` future is alive.
+//! The compiler also rejects these, with no doctest pinning them (checked by hand): `reset`
+//! while a `ReadResult` is alive; `advance_to` while a `Read` future is alive; any writer call
+//! while a `GetMemory` future is alive (all three are plain `&mut` borrows).
 //!
 //! The ten misbehaviours this file found when it was written (chunks leaked or a completion lost
 //! when a waker panics, a waker slot locked by a waker whose `clone` or `drop` panics, backpressure
