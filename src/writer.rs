@@ -385,7 +385,8 @@ impl PipeWriter {
     /// The poll form of [`get_memory`](Self::get_memory); on `Ready(Ok(n))` the memory is
     /// available through [`granted_memory`](Self::granted_memory). After `Pending`, the waker
     /// is woken when the room may be there, unless another call gets memory first: any
-    /// successful grant ends the writer's wait for room.
+    /// successful grant ends the writer's wait for room. (A dropped [`GetMemory`] future ends
+    /// it at once; a forgotten one, at the next grant or wait.)
     pub fn poll_get_memory(
         &mut self,
         cx: &mut Context<'_>,
@@ -651,7 +652,9 @@ impl PipeWriter {
     }
 
     /// The poll form of [`flush`](Self::flush): commits, then reports, or waits while the
-    /// writer is paused.
+    /// writer is paused. A `Pending` poll leaves the writer registered as waiting (its waker
+    /// is woken when the pause may be over) until the next flush poll; a dropped [`Flush`]
+    /// future clears it at once, a forgotten one (`mem::forget`) only at the next flush.
     pub fn poll_flush(&mut self, cx: &mut Context<'_>) -> Poll<Result<FlushResult, WriteError>> {
         let r = self.poll_flush_inner(Some(cx));
         if !matches!(r, Poll::Pending) {
