@@ -91,8 +91,12 @@ impl AtomicWaker {
     pub(crate) fn new() -> Self {
         Self(loom::future::AtomicWaker::new())
     }
+    /// The same sequence as the std build's `register` (take the old waker out, register,
+    /// drop the old one), so that the models check it for lost wake-ups too.
     pub(crate) fn register(&self, waker: &core::task::Waker) {
+        let old = self.0.take_waker();
         self.0.register_by_ref(waker);
+        drop(old);
     }
     pub(crate) fn wake(&self) {
         self.0.wake();

@@ -50,6 +50,11 @@
 //! * **C1** completion: `state.fetch_or(COMPLETED, AcqRel)`; the completing side's stores
 //!   before it (final commit, error value, opened count) are visible to whoever observes the
 //!   bit with an `Acquire` load.
+//! * **Wake-ups come last.** Every operation makes all its changes to the shared state (and
+//!   frees what it frees) before it calls a waker, so a waker that panics leaves a consistent
+//!   pipe behind (`tests/misuse.rs`). A side registers its waker before it announces its wait
+//!   and re-checks after, so a wake that finds no waker (between `take` and `register`, see
+//!   `loom::AtomicWaker::register`) is never the one it needed.
 //! * **D1** (deadlock detection) the reader stores `wait_pos` with `Release` before its
 //!   `READER_WAITING` RMW; the writer loads it with `Acquire` *before* re-trying its grant, so
 //!   whichever of the reader's waits the value comes from, every head the reader stored before
