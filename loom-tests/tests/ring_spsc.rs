@@ -56,7 +56,8 @@ fn write_all_waits_for_room() {
 /// and takes the pooled chunk that held byte 1. Bytes 1 and 2 are written and byte 1 is
 /// consumed before the writer thread starts (single-threaded prefix, so the model stays small);
 /// then the writer's `get_memory_blocking` + `advance` + `commit` of byte 3 races with the
-/// reader releasing chunk 0 (done by its next read), consuming byte 2, and reading byte 3.
+/// reader releasing chunk 0 (done by its next `advance_to`, or by a read before it parks),
+/// consuming byte 2, and reading byte 3.
 #[test]
 fn get_memory_reuses_slot_after_release() {
     loom::model(|| {
