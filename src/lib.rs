@@ -209,6 +209,10 @@ pub fn enable_asymmetric_fences() -> bool {
     crate::loom::asymmetric_available()
 }
 
+/// Set by [`enable_asymmetric_fences`]. Relaxed on both sides: it only picks the scheme of pipes
+/// created later, publishes no memory, and each pipe reads it once, at creation, and keeps the
+/// answer in `Shared::asym` (both halves read that, never this), so a pipe's halves always agree
+/// whatever value a racing creation sees.
 static AUTO_ASYMMETRIC: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
 
 /// Whether a pipe built with `options` uses asymmetric fences.

@@ -243,6 +243,11 @@ mod asym {
 
     #[inline]
     pub(crate) fn fence_heavy(asym: bool) {
+        // Symmetric: this fence is the whole heavy half. Asymmetric: it orders our waiting bit
+        // before the system call, and the one after the call orders the call before our
+        // re-check, as `membarrier(2)`'s own example does on both sides of the call; the
+        // call makes every running thread of the process pass a full barrier, which is what
+        // the publisher's compiler fence leans on.
         fence(Ordering::SeqCst);
         if asym {
             // It worked when the pipe was created (`asymmetric_available`); the kernel gives no

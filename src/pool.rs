@@ -215,8 +215,9 @@ impl ChunkPool {
 
     /// Chunks currently lent to pipes (held by a writer or holding unconsumed data).
     pub fn in_use(&self) -> usize {
-        // Ordering: Relaxed; statistics. `returned` first: a chunk is returned after it was
-        // taken, so reading the other way round could see a return without its take.
+        // Ordering: Relaxed; statistics, exact only when no pipe of the pool is running (as
+        // the tests read it). While pipes run, the two loads may see a return without its
+        // take; `saturating_sub` keeps that from wrapping.
         let returned = self.inner.returned.load(Ordering::Relaxed);
         let taken = self.inner.taken.load(Ordering::Relaxed);
         taken.saturating_sub(returned)

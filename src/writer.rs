@@ -513,8 +513,9 @@ impl PipeWriter {
         self.pos += n as u64;
     }
 
-    /// Publishes every advanced byte to the reader without waiting (wait-free: one store,
-    /// one fence, one load; a wake-up only if the reader is parked and now satisfied).
+    /// Publishes every advanced byte to the reader without waiting (wait-free: one store, one
+    /// fence (none with asymmetric [`WakeFences`](crate::WakeFences)), one load; a wake-up only
+    /// if the reader is parked and now satisfied).
     pub fn commit(&mut self) {
         if self.commit_inner() {
             // Last, after every change of state: a waker that panics cannot leave the pipe
