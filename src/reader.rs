@@ -23,6 +23,7 @@ pub struct ReadResult<'a> {
 
 impl<'a> ReadResult<'a> {
     /// All flushed bytes not consumed yet, including those examined before.
+    #[inline]
     pub fn buffer(&self) -> Sequence<'a> {
         self.buffer
     }
@@ -319,6 +320,7 @@ impl PipeReader {
     }
 
     /// Turns a snapshot into a result borrowing `self`.
+    #[inline]
     fn result(&mut self, snap: Snap) -> ReadResult<'_> {
         // No chunk is given back here: `advance_to` does it, and so does a read before it
         // parks. A writer waiting for a slot this read could free is not kept waiting for long:
@@ -351,6 +353,7 @@ impl PipeReader {
     /// # Errors
     /// [`ReadError::ReaderCompleted`], [`ReadError::WriterFailed`], or
     /// [`ReadError::WouldDeadlock`] if no read can ever be satisfied.
+    #[inline]
     pub fn try_read(&mut self) -> Result<Option<ReadResult<'_>>, ReadError> {
         // Fast path, the same decision as `decide` when no bit of `state` is set (no
         // completion, error, cancel, stall or wait of either side) and we set none: data past
@@ -434,8 +437,24 @@ impl PipeReader {
     }
 
     /// Gives back chunks whose every byte is consumed (the writer may have sealed them since
-    /// the last advance).
+    /// the last advance). Returns whether any went back.
+    #[inline]
     fn release_consumed(&mut self) -> bool {
+        // The common case, inline: the chunk holding `head` is not finished (nothing consumed
+        // from it, still open, or sealed past `head`).
+        if self.head <= self.chunk_start {
+            return false;
+        }
+        // Ordering: Acquire, pairs with P2 (seal).
+        let len = self.shared.slot(self.chunk_seq).len.load(Ordering::Acquire);
+        if len == OPEN || self.head < self.chunk_start + len as u64 {
+            return false;
+        }
+        self.release_consumed_slow()
+    }
+
+    #[inline(never)]
+    fn release_consumed_slow(&mut self) -> bool {
         let sh = &*self.shared;
         let before = self.chunk_seq;
         // `head == chunk_start`: nothing consumed from this chunk, which may not even be open
@@ -466,6 +485,7 @@ impl PipeReader {
         }
     }
 
+    #[inline]
     fn check_position(&self, p: Position) -> Result<u64, AdvanceError> {
         if p.tag != self.tag {
             return Err(AdvanceError::ForeignPosition);
@@ -497,6 +517,7 @@ impl PipeReader {
     /// Nothing changes when an error is returned: [`AdvanceError::ExaminedBeforeConsumed`],
     /// [`AdvanceError::AlreadyConsumed`] (stale position), [`AdvanceError::BeyondEnd`],
     /// [`AdvanceError::ForeignPosition`], [`AdvanceError::ReaderCompleted`].
+    #[inline]
     pub fn advance_to(
         &mut self,
         consumed: Position,
@@ -542,11 +563,13 @@ impl PipeReader {
     ///
     /// # Errors
     /// As [`advance_to`](Self::advance_to).
+    #[inline]
     pub fn advance_to_consumed(&mut self, consumed: Position) -> Result<(), AdvanceError> {
         self.advance_to(consumed, consumed)
     }
 
     /// After publishing progress: clear a stall it resolves, wake a writer it lets through.
+    #[inline]
     fn after_progress(&mut self, unstalls: bool) {
         let sh = &*self.shared;
         // W1 (light half): our head/examined/released stores vs the writer's WAITING bits.

@@ -77,6 +77,7 @@ impl<'a> Sequence<'a> {
     /// Bytes `start .. end` must be committed and unconsumed, chunk `seq` must hold position
     /// `start` (its data begins at `chunk_start`), and the caller must keep the reader from
     /// advancing for `'a`.
+    #[inline]
     pub(crate) unsafe fn new(
         shared: &'a Shared,
         start: u64,
@@ -113,6 +114,7 @@ impl<'a> Sequence<'a> {
 
     /// The cursor of the chunk holding `pos` (`start <= pos <= end`); at a chunk boundary,
     /// the later chunk if there is data in it.
+    #[inline]
     fn seek(&self, pos: u64) -> Cursor {
         let mut c = self.cur;
         loop {
@@ -142,6 +144,7 @@ impl<'a> Sequence<'a> {
     }
 
     /// The position of the first byte.
+    #[inline]
     pub fn start(&self) -> Position {
         Position {
             pos: self.start,
@@ -150,6 +153,7 @@ impl<'a> Sequence<'a> {
     }
 
     /// The position just past the last byte.
+    #[inline]
     pub fn end(&self) -> Position {
         Position {
             pos: self.end,
@@ -161,6 +165,7 @@ impl<'a> Sequence<'a> {
     ///
     /// # Panics
     /// If `offset > len()`.
+    #[inline]
     pub fn position(&self, offset: usize) -> Position {
         assert!(
             offset <= self.len(),
@@ -174,17 +179,20 @@ impl<'a> Sequence<'a> {
     }
 
     /// The offset of `pos` from the start, if `pos` lies in this sequence (end included).
+    #[inline]
     pub fn offset_of(&self, pos: Position) -> Option<usize> {
         (pos.tag == self.tag && pos.pos >= self.start && pos.pos <= self.end)
             .then(|| (pos.pos - self.start) as usize)
     }
 
     /// The contiguous pieces of the sequence, in order; none is empty.
+    #[inline]
     pub fn chunks(&self) -> Chunks<'a> {
         Chunks { seq: *self }
     }
 
     /// The first contiguous piece (empty if the sequence is).
+    #[inline]
     pub fn first_chunk(&self) -> &'a [u8] {
         self.chunks().next().unwrap_or(&[])
     }
@@ -317,6 +325,7 @@ pub struct Chunks<'a> {
 impl<'a> Iterator for Chunks<'a> {
     type Item = &'a [u8];
 
+    #[inline]
     fn next(&mut self) -> Option<&'a [u8]> {
         let s = &mut self.seq;
         while s.start < s.end {

@@ -326,6 +326,7 @@ impl PipeWriter {
         self.granted
     }
 
+    #[inline]
     fn granted_slice(&mut self) -> &mut [u8] {
         // SAFETY: bytes `grant_off .. grant_off + granted` of the open chunk belong to the
         // writer (invariant 4: the reader never reads at or past `tail <= pos`, and in scratch
@@ -346,6 +347,7 @@ impl PipeWriter {
     ///
     /// After the reader has completed this still succeeds (as .NET): the memory is scratch
     /// and whatever is advanced into it is dropped.
+    #[inline]
     pub fn try_get_memory(&mut self, size_hint: usize) -> Result<&mut [u8], WriteError> {
         match self.grant(size_hint) {
             Ok(_) => Ok(self.granted_slice()),
@@ -516,6 +518,7 @@ impl PipeWriter {
     /// Publishes every advanced byte to the reader without waiting (wait-free: one store, one
     /// fence (none with asymmetric [`WakeFences`](crate::WakeFences)), one load; a wake-up only
     /// if the reader is parked and now satisfied).
+    #[inline]
     pub fn commit(&mut self) {
         if self.commit_inner() {
             // Last, after every change of state: a waker that panics cannot leave the pipe
