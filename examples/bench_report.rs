@@ -294,6 +294,13 @@ fn blocking_impls() -> Vec<(&'static str, Runner)> {
             }),
         ),
         (
+            "ringpipe-nospin",
+            Box::new(|s: &Spec, cap| {
+                let (t, r) = peers::ringpipe_nospin(cap);
+                blocking_stream(t, r, s)
+            }),
+        ),
+        (
             "ospipe",
             Box::new(|s: &Spec, cap| {
                 let (t, r) = peers::os_pipe(cap);
@@ -327,6 +334,13 @@ fn async_impls(mode: AsyncMode) -> Vec<(&'static str, Runner)> {
             }),
         ));
     }
+    v.push((
+        "ringpipe-nospin",
+        Box::new(move |s: &Spec, cap| {
+            let (t, r) = peers::ringpipe_nospin(cap);
+            async_stream(mode, t, r, s)
+        }),
+    ));
     v.push((
         "piper",
         Box::new(move |s: &Spec, cap| {
@@ -447,8 +461,8 @@ fn table_md(t: &Table) -> String {
     }
     head += " best peer | **ringpipe ÷ best** |";
     sep += "---|---:|";
-    if ours.len() > 1 {
-        let _ = write!(head, " {} ÷ best |", t.impls[ours[1]]);
+    for &i in &ours[1..] {
+        let _ = write!(head, " {} ÷ best |", t.impls[i]);
         sep += "---:|";
     }
     let _ = writeln!(s, "{head}\n{sep}");
@@ -467,8 +481,8 @@ fn table_md(t: &Table) -> String {
             .max_by(|&a, &b| g[a].partial_cmp(&g[b]).expect("no NaN"))
             .expect("a peer");
         let _ = write!(s, " {} | **{}x** |", t.impls[best], ratio(rp / g[best]));
-        if ours.len() > 1 {
-            let _ = write!(s, " {}x |", ratio(g[ours[1]] / g[best]));
+        for &i in &ours[1..] {
+            let _ = write!(s, " {}x |", ratio(g[i] / g[best]));
         }
         s += "\n";
     }
@@ -535,6 +549,14 @@ fn pingers() -> Vec<(String, &'static str, Pinger)> {
     }
     add(
         "blocking",
+        "ringpipe-nospin",
+        Box::new(|n| {
+            let ((t1, r1), (t2, r2)) = (peers::ringpipe_nospin(CAP), peers::ringpipe_nospin(CAP));
+            pingpong_blocking((t1, r2), (r1, t2), n, true)
+        }),
+    );
+    add(
+        "blocking",
         "ospipe",
         Box::new(|n| {
             let ((t1, r1), (t2, r2)) = (peers::os_pipe(CAP), peers::os_pipe(CAP));
@@ -570,6 +592,15 @@ fn pingers() -> Vec<(String, &'static str, Pinger)> {
                 }),
             );
         }
+        add(
+            &g,
+            "ringpipe-nospin",
+            Box::new(move |n| {
+                let ((t1, r1), (t2, r2)) =
+                    (peers::ringpipe_nospin(CAP), peers::ringpipe_nospin(CAP));
+                pingpong_async(mode, (t1, r2), (r1, t2), n, true)
+            }),
+        );
         add(
             &g,
             "piper",
@@ -646,9 +677,11 @@ fn latency_md(rows: &[LatRow], trips: usize) -> String {
          A writes 64 bytes into pipe 1; B reads them and writes them back into pipe 2; A reads \
          them. Every byte verified on both sides. The ratio columns are ringpipe ÷ this row, so \
          **below 1.00 means ringpipe is faster** (the group's plain `ringpipe` row is the \
-         reference; `ringpipe+spin` uses `spin_before_park({SPIN})`, which makes its wake \
-         fences asymmetric; in the spin group `ringpipe` is asymmetric, as a busy-polling user \
-         would configure it, and `ringpipe-symmetric` has the default fences).\n"
+         reference, with default options: adaptive spinning up to 20 µs, symmetric fences; \
+         `ringpipe+spin` uses `spin_before_park({SPIN})`, which makes its wake fences \
+         asymmetric; `ringpipe-nospin` parks at once (`SpinWait::Never`); in the spin group \
+         `ringpipe` is asymmetric, as a busy-polling user would configure it, and \
+         `ringpipe-symmetric` has the default fences).\n"
     );
     let _ = writeln!(
         s,
@@ -872,9 +905,10 @@ fn loadavg() -> String {
 // ---------------------------------------------------------------------------------------------
 // SVG
 
-const COLORS: [(&str, &str); 10] = [
+const COLORS: [(&str, &str); 11] = [
     ("ringpipe", "#d62728"),
     ("ringpipe+spin", "#ff9896"),
+    ("ringpipe-nospin", "#8c564b"),
     ("ringpipe-symmetric", "#ff7f0e"),
     ("rtrb", "#1f77b4"),
     ("ringbuf", "#2ca02c"),
@@ -1115,8 +1149,9 @@ fn main() {
             "Sync streaming, blocking calls",
             &format!(
                 "Two pinned threads: ringpipe `write_all_blocking`/`read_blocking` (default \
-                 options: symmetric fences; and with `spin_before_park({SPIN})`, which makes them \
-                 asymmetric); OS pipe with F_SETPIPE_SZ = capacity; Unix \
+                 options: adaptive spinning up to 20 µs, symmetric fences; with \
+                 `spin_before_park({SPIN})`, which makes them asymmetric; and, as \
+                 `ringpipe-nospin`, parking at once); OS pipe with F_SETPIPE_SZ = capacity; Unix \
                  socketpair with SO_SNDBUF/SO_RCVBUF = capacity; `write_all`/`read` into a \
                  64 KiB buffer."
             ),

@@ -175,8 +175,8 @@ mod writer;
 
 pub use error::{AdvanceError, CompletionError, OptionsError, ReadError, ResetError, WriteError};
 pub use options::{
-    PipeOptions, PipeOptionsBuilder, WakeFences, DEFAULT_CAPACITY, DEFAULT_CHUNK_SIZE,
-    DEFAULT_PAUSE_THRESHOLD, MAX_SLOTS,
+    PipeOptions, PipeOptionsBuilder, SpinWait, WakeFences, DEFAULT_CAPACITY, DEFAULT_CHUNK_SIZE,
+    DEFAULT_PAUSE_THRESHOLD, DEFAULT_SPIN_WAIT, MAX_SLOTS,
 };
 pub use pool::{ChunkPool, MAX_CHUNK_SIZE};
 pub use reader::{PipeReader, Read, ReadResult, WriterCompletion};
@@ -229,7 +229,8 @@ pub(crate) fn resolve_fences(options: &PipeOptions) -> bool {
                 _ => None,
             });
             env.unwrap_or_else(|| {
-                options.spin > 0 || AUTO_ASYMMETRIC.load(std::sync::atomic::Ordering::Relaxed)
+                matches!(options.spin, SpinWait::Fixed(n) if n > 0)
+                    || AUTO_ASYMMETRIC.load(std::sync::atomic::Ordering::Relaxed)
             })
         }
     };

@@ -22,7 +22,7 @@ pub const MAX_SLOTS: usize = 1 << 20;
 /// | pause threshold | min(64 KiB, capacity) | a flush that brings the *unexamined* bytes to this many pauses the writer; 0 = never |
 /// | resume threshold | pause / 2 (at least 1) | a paused writer resumes when unexamined bytes drop strictly below this |
 /// | pool | [`ChunkPool::global`] for the chunk size | where chunks come from and go back to |
-/// | spin before park | 0 | how many times a blocking or async wait re-checks before it parks |
+/// | spin wait | [`SpinWait::Adaptive`] up to 20 µs | whether a blocking or async wait spins before it parks |
 /// | wake fences | [`WakeFences::Auto`] | who pays for "no lost wake-up": every publish, or every park |
 ///
 /// ```
@@ -42,8 +42,54 @@ pub struct PipeOptions {
     pub(crate) resume: usize,
     pub(crate) pool: ChunkPool,
     pub(crate) slots: usize,
-    pub(crate) spin: u32,
+    pub(crate) spin: SpinWait,
     pub(crate) fences: WakeFences,
+}
+
+/// How long a blocking or async wait (a read, a flush, a wait for room) re-checks before it
+/// parks.
+///
+/// Parking costs a thread wake-up on the other side (tens of µs in a VM), so a wait that spins a
+/// few µs while the other side is running on another core saves most of it. When the other side
+/// is not running (it waits for I/O, or it is a task on the same executor thread, which cannot
+/// run while this one spins), spinning is pure waste.
+///
+/// * [`Never`](SpinWait::Never): park at once.
+/// * [`Fixed(n)`](SpinWait::Fixed): re-check `n` times (one `spin_loop` hint each, about 25 ns
+///   on the machine the benchmarks ran on) on every wait. For a latency-sensitive user who gives
+///   each side a core. Makes [`WakeFences::Auto`] asymmetric.
+/// * [`Adaptive`](SpinWait::Adaptive) (the default, up to 20 µs): spin for at most `max` while
+///   spinning pays off. Each side remembers how its last spins went: a spin that ends with the
+///   data (or room) resets it; each spin in a row that ends in a park doubles the number of
+///   waits that park at once, up to 1023 of every 1024. Two tasks on one executor thread thus
+///   pay one wasted spin per 1024 waits (about 20 ns a wait), and two threads on two cores
+///   stop parking. Under loom and Miri the default is `Never`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SpinWait {
+    /// Park at once.
+    Never,
+    /// Re-check this many times before every park.
+    Fixed(u32),
+    /// Spin for at most `max` while spinning pays off (see the type's docs).
+    Adaptive {
+        /// The longest a single wait spins.
+        max: core::time::Duration,
+    },
+}
+
+/// The default [`SpinWait`]: adaptive, up to 20 µs (`Never` under loom and Miri).
+pub const DEFAULT_SPIN_WAIT: SpinWait = if cfg!(any(loom, miri)) {
+    SpinWait::Never
+} else {
+    SpinWait::Adaptive {
+        max: core::time::Duration::from_micros(20),
+    }
+};
+
+impl Default for SpinWait {
+    fn default() -> Self {
+        DEFAULT_SPIN_WAIT
+    }
 }
 
 /// Which side of a pipe pays for the guarantee that a parked side is never missed.
@@ -63,8 +109,9 @@ pub struct PipeOptions {
 ///   large rings. Falls back to `Symmetric` where `membarrier` is not available (other systems,
 ///   old kernels, seccomp filters, loom, Miri); [`PipeWriter::asymmetric_fences`](crate::PipeWriter::asymmetric_fences)
 ///   tells which one a pipe got.
-/// * [`Auto`](WakeFences::Auto) (the default): `Asymmetric` when the pipe spins before it parks
-///   (`spin_before_park > 0`), `Symmetric` otherwise. The environment variable
+/// * [`Auto`](WakeFences::Auto) (the default): `Asymmetric` when the pipe spins a fixed
+///   number of times before it parks ([`SpinWait::Fixed`], `spin_before_park > 0`), `Symmetric`
+///   otherwise (adaptive spinning stops when parks are frequent, and then they must be cheap). The environment variable
 ///   `RINGPIPE_MEMBARRIER=1` (or [`enable_asymmetric_fences`](crate::enable_asymmetric_fences))
 ///   makes every `Auto` pipe created afterwards asymmetric, `RINGPIPE_MEMBARRIER=0` every one
 ///   symmetric.
@@ -73,7 +120,8 @@ pub struct PipeOptions {
 /// Correctness does not depend on it; only where the cost falls does.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum WakeFences {
-    /// Asymmetric if the pipe spins before parking, else symmetric (see the type's docs).
+    /// Asymmetric if the pipe spins a fixed number of times before parking, else symmetric
+    /// (see the type's docs).
     #[default]
     Auto,
     /// A full fence on both sides: cheap parks, one fence per publish.
@@ -115,8 +163,16 @@ impl PipeOptions {
     pub fn pool(&self) -> &ChunkPool {
         &self.pool
     }
-    /// How many times a blocking or async wait re-checks (spinning) before it parks.
+    /// The fixed number of re-checks a blocking or async wait makes before it parks
+    /// ([`SpinWait::Fixed`]); 0 for the other [`SpinWait`] policies.
     pub fn spin_before_park(&self) -> u32 {
+        match self.spin {
+            SpinWait::Fixed(n) => n,
+            _ => 0,
+        }
+    }
+    /// How a blocking or async wait spins before it parks.
+    pub fn spin_wait(&self) -> SpinWait {
         self.spin
     }
     /// The wake fences asked for (what a pipe gets also depends on the system: see
@@ -138,7 +194,7 @@ pub struct PipeOptionsBuilder {
     pause: Option<usize>,
     resume: Option<usize>,
     pool: Option<ChunkPool>,
-    spin: u32,
+    spin: SpinWait,
     fences: WakeFences,
 }
 
@@ -169,10 +225,21 @@ impl PipeOptionsBuilder {
         self.pool = Some(pool);
         self
     }
-    /// How many times blocking and async waits re-check before parking (default 0). A
-    /// latency-sensitive user trades a busy core for a shorter wake-up.
+    /// Blocking and async waits re-check `spins` times before every park: a
+    /// latency-sensitive user trades a busy core for a shorter wake-up. `0` parks at once
+    /// ([`SpinWait::Never`]). Replaces the default adaptive spinning; see [`SpinWait`].
     pub fn spin_before_park(mut self, spins: u32) -> Self {
-        self.spin = spins;
+        self.spin = if spins == 0 {
+            SpinWait::Never
+        } else {
+            SpinWait::Fixed(spins)
+        };
+        self
+    }
+    /// How blocking and async waits spin before they park (default
+    /// [`SpinWait::Adaptive`] up to 20 µs); see [`SpinWait`].
+    pub fn spin_wait(mut self, spin: SpinWait) -> Self {
+        self.spin = spin;
         self
     }
     /// Which side pays for "no lost wake-up" (default [`WakeFences::Auto`]).

@@ -4,7 +4,7 @@ use crate::error::{AdvanceError, CompletionError, ReadError};
 use crate::loom::{fence_heavy, fence_light, Arc, Ordering};
 use crate::ring::*;
 use crate::sequence::{Position, Sequence};
-use crate::wait::block_on;
+use crate::wait::{block_on, Spinner};
 use crate::PipeCanceller;
 use core::fmt;
 use core::future::Future;
@@ -82,6 +82,8 @@ pub struct PipeReader {
     completed: bool,
     /// Whether this reader set READER_WAITING and has not cleared it.
     waiting: bool,
+    /// How this reader's spins before parking went.
+    spinner: Spinner,
 }
 
 impl fmt::Debug for PipeReader {
@@ -106,6 +108,7 @@ impl PipeReader {
             chunk_start: 0,
             completed: false,
             waiting: false,
+            spinner: Spinner::default(),
         }
     }
 
@@ -260,15 +263,19 @@ impl PipeReader {
         if self.release_consumed() {
             self.after_progress(false);
         }
-        // Spin before parking, if asked to: cheap re-checks, no registration, no fence.
-        for _ in 0..self.shared.spin {
-            core::hint::spin_loop();
+        // Spin before parking, as the pipe's `SpinWait` says: cheap re-checks, no
+        // registration, no fence.
+        let mut spinner = self.spinner;
+        let spun = spinner.spin(self.shared.spin, || {
+            // Ordering: as above.
             let s = self.shared.state.load(Ordering::Acquire);
             let t = self.shared.writer.tail.load(Ordering::Acquire);
-            if let Some(r) = self.decide(s, t, need) {
-                self.stop_waiting();
-                return Poll::Ready(r.map(Some));
-            }
+            self.decide(s, t, need)
+        });
+        self.spinner = spinner;
+        if let Some(r) = spun {
+            self.stop_waiting();
+            return Poll::Ready(r.map(Some));
         }
         let sh = &*self.shared;
         sh.reader_waker.register(cx.waker());

@@ -138,7 +138,7 @@ pub(crate) struct Shared {
     pub(crate) chunk_size: usize,
     pub(crate) pause: u64,
     pub(crate) resume: u64,
-    pub(crate) spin: u32,
+    pub(crate) spin: crate::options::SpinWait,
     /// Asymmetric fences (W1): decided at creation, never changed (see `loom::fence_light`).
     pub(crate) asym: bool,
     pub(crate) pool: ChunkPool,

@@ -3,7 +3,7 @@
 use crate::error::{CompletionError, WriteError};
 use crate::loom::{fence_heavy, fence_light, Arc, Ordering};
 use crate::ring::*;
-use crate::wait::block_on;
+use crate::wait::{block_on, Spinner};
 use crate::PipeCanceller;
 use core::fmt;
 use core::future::Future;
@@ -82,6 +82,8 @@ pub struct PipeWriter {
     scratch: bool,
     /// Bits of `state` this writer set while parking and has not cleared yet.
     waiting: u32,
+    /// How this writer's spins before parking went (waits for room and flushes alike).
+    spinner: Spinner,
 }
 
 // SAFETY: `ptr` points into a chunk owned by the ring's open slot, which only this writer
@@ -124,6 +126,7 @@ impl PipeWriter {
             completed: false,
             scratch: false,
             waiting: 0,
+            spinner: Spinner::default(),
         }
     }
 
@@ -426,14 +429,17 @@ impl PipeWriter {
         let Some(cx) = cx else {
             return Poll::Ready(Err(WriteError::Full { requested: hint }));
         };
-        // Spin before parking, if asked to: cheap re-tries, no registration, no fence.
-        for _ in 0..self.shared.spin {
-            core::hint::spin_loop();
-            match self.grant(hint) {
-                Ok(n) => return Poll::Ready(Ok(n)),
-                Err(GrantFail::Err(e)) => return Poll::Ready(Err(e)),
-                Err(GrantFail::Space { .. }) => {}
-            }
+        // Spin before parking, as the pipe's `SpinWait` says: cheap re-tries, no
+        // registration, no fence.
+        let mut spinner = self.spinner;
+        let spun = spinner.spin(self.shared.spin, || match self.grant(hint) {
+            Ok(n) => Some(Ok(n)),
+            Err(GrantFail::Err(e)) => Some(Err(e)),
+            Err(GrantFail::Space { .. }) => None,
+        });
+        self.spinner = spinner;
+        if let Some(r) = spun {
+            return Poll::Ready(r);
         }
         let sh = &*self.shared;
         sh.writer_waker.register(cx.waker());
@@ -682,13 +688,17 @@ impl PipeWriter {
             return Poll::Ready(r);
         }
         let Some(cx) = cx else { return Poll::Pending };
-        // Spin before parking, if asked to: cheap re-checks, no registration, no fence.
-        for _ in 0..self.shared.spin {
-            core::hint::spin_loop();
+        // Spin before parking, as the pipe's `SpinWait` says: cheap re-checks, no
+        // registration, no fence.
+        let mut spinner = self.spinner;
+        let spun = spinner.spin(self.shared.spin, || {
+            // Ordering: as above.
             let s = self.shared.state.load(Ordering::Acquire);
-            if let Some(r) = self.flush_outcome(s) {
-                return Poll::Ready(r);
-            }
+            self.flush_outcome(s)
+        });
+        self.spinner = spinner;
+        if let Some(r) = spun {
+            return Poll::Ready(r);
         }
         if self.waiting & WRITER_WAITING_SPACE != 0 {
             // An abandoned wait for room left its bit: this is a flush, not that wait.

@@ -28,6 +28,18 @@ fn options_defaults() {
     assert_eq!(o.pause_writer_threshold(), 65536);
     assert_eq!(o.resume_writer_threshold(), 32768);
     assert_eq!(o.spin_before_park(), 0);
+    // Adaptive spinning up to 20 µs (never under Miri, whose clock is slow and virtual).
+    let adaptive = ringpipe::SpinWait::Adaptive {
+        max: std::time::Duration::from_micros(20),
+    };
+    let expect = if cfg!(miri) {
+        ringpipe::SpinWait::Never
+    } else {
+        adaptive
+    };
+    assert_eq!(o.spin_wait(), expect);
+    assert_eq!(ringpipe::DEFAULT_SPIN_WAIT, o.spin_wait());
+    assert_eq!(ringpipe::SpinWait::default(), o.spin_wait());
     // ceil(1 MiB / 16 KiB) + 1 = 65 slots, rounded up to a power of two.
     assert_eq!(o.slots(), 128);
     // Default pool is the process-wide pool for the chunk size.
@@ -94,6 +106,18 @@ fn options_explicit_values_are_kept() {
     assert_eq!(o.pause_writer_threshold(), 64 * 1024);
     assert_eq!(o.resume_writer_threshold(), 32 * 1024);
     assert_eq!(o.spin_before_park(), 7);
+    assert_eq!(o.spin_wait(), ringpipe::SpinWait::Fixed(7));
+    // 0 spins: park at once; spin_wait replaces spin_before_park and back (the last one wins).
+    let b = PipeOptions::builder().spin_before_park(0);
+    assert_eq!(
+        b.clone().build().unwrap().spin_wait(),
+        ringpipe::SpinWait::Never
+    );
+    let b = b.spin_wait(adaptive_5us());
+    assert_eq!(b.clone().build().unwrap().spin_wait(), adaptive_5us());
+    assert_eq!(b.clone().build().unwrap().spin_before_park(), 0);
+    let fixed = b.spin_before_park(3).build().unwrap();
+    assert_eq!(fixed.spin_wait(), ringpipe::SpinWait::Fixed(3));
     assert!(o.pool().same_pool(&pool));
     // 256 KiB / 4 KiB + 1 = 65 → 128 slots.
     assert_eq!(o.slots(), 128);
@@ -802,4 +826,10 @@ fn f3_write_all_empty_is_a_plain_flush() {
     let f = w.write_all_blocking(b"").unwrap();
     assert!(!f.is_canceled() && !f.is_completed());
     assert_eq!(must_read(&mut r).bytes, b"pending");
+}
+
+fn adaptive_5us() -> ringpipe::SpinWait {
+    ringpipe::SpinWait::Adaptive {
+        max: std::time::Duration::from_micros(5),
+    }
 }

@@ -121,14 +121,25 @@ fn wake_fences_choice_and_wake_ups() {
             );
         }
 
-        // Auto: asymmetric exactly when the pipe spins before parking (unless the environment
-        // says otherwise).
+        // Auto: asymmetric exactly when the pipe spins a fixed number of times before parking
+        // (unless the environment says otherwise); never-spinning and adaptive pipes (the
+        // default) are symmetric.
         let (w0, _r0) = ringpipe::pipe(options(WakeFences::Auto, 0, 64, 16));
         let (w1, _r1) = ringpipe::pipe(options(WakeFences::Auto, 10, 64, 16));
-        assert_eq!(
-            w0.asymmetric_fences(),
-            env_choice().unwrap_or(false) && available
-        );
+        let adaptive = PipeOptions::builder()
+            .spin_wait(ringpipe::SpinWait::Adaptive {
+                max: std::time::Duration::from_micros(5),
+            })
+            .build()
+            .expect("valid options");
+        let (w2, _r2) = ringpipe::pipe(adaptive);
+        let (w3, _r3) = ringpipe::pipe(PipeOptions::default());
+        for w in [&w0, &w2, &w3] {
+            assert_eq!(
+                w.asymmetric_fences(),
+                env_choice().unwrap_or(false) && available
+            );
+        }
         assert_eq!(
             w1.asymmetric_fences(),
             env_choice().unwrap_or(true) && available

@@ -14,7 +14,7 @@
 //!   one thread (a two-task executor); some futures are polled once and dropped.
 //!
 //! A run picks capacity (tiny, 64..4096, larger, the default), chunk size (1..300, 16, 64, 256,
-//! 4096, 16 KiB, ...), pause/resume thresholds (none, default, random), `spin_before_park`,
+//! 4096, 16 KiB, ...), pause/resume thresholds (none, default, random), `SpinWait` (never, fixed, adaptive),
 //! the pool (private, shared by the runs of a test, the process-wide one, or
 //! `PipeOptions::default()`), how many bytes, how the stream ends (writer completes, is
 //! dropped, completes with an error; or the reader stops early: completes, fails, is dropped),
@@ -61,7 +61,7 @@ mod support;
 
 use ringpipe::{
     ChunkPool, CompletionError, FlushResult, PipeCanceller, PipeOptions, PipeReader, PipeWriter,
-    Position, ReadError, ReadResult, WriteError,
+    Position, ReadError, ReadResult, SpinWait, WriteError,
 };
 use std::any::Any;
 use std::collections::HashMap;
@@ -268,7 +268,7 @@ struct RunCfg {
     /// `None`: the default threshold.
     pause: Option<usize>,
     resume: Option<usize>,
-    spin: u32,
+    spin: SpinWait,
     pool: PoolKind,
     /// Bytes the writer writes (unless the reader stops early).
     total: u64,
@@ -312,7 +312,11 @@ impl RunCfg {
                     _ => Some(rng.range(1, capacity)),
                 },
                 resume: None,
-                spin: if rng.one_in(4) { 8 } else { 0 },
+                spin: if rng.one_in(4) {
+                    SpinWait::Fixed(8)
+                } else {
+                    SpinWait::Never
+                },
                 pool: if rng.one_in(2) {
                     PoolKind::Shared
                 } else {
@@ -332,7 +336,7 @@ impl RunCfg {
             _ => PoolKind::Private(if rng.one_in(2) { rng.range(0, 8) } else { 4096 }),
         };
         let (capacity, chunk, pause, resume, spin) = if pool == PoolKind::Defaults {
-            (None, None, None, None, 0)
+            (None, None, None, None, ringpipe::DEFAULT_SPIN_WAIT)
         } else {
             let chunk = match rng.below(9) {
                 0 => 16,
@@ -368,9 +372,14 @@ impl RunCfg {
                 _ => None,
             };
             let spin = if rng.one_in(4) {
-                rng.range(1, 300) as u32
+                SpinWait::Fixed(rng.range(1, 300) as u32)
+            } else if cfg!(miri) || rng.one_in(2) {
+                SpinWait::Never
             } else {
-                0
+                // Adaptive, from no spin at all to longer than a thread wake-up.
+                SpinWait::Adaptive {
+                    max: Duration::from_nanos(rng.range(0, 50_000) as u64),
+                }
             };
             (Some(capacity), Some(chunk), pause, resume, spin)
         };
@@ -439,7 +448,7 @@ fn build_options(
         return (opts, pool, Some(guard));
     }
     let chunk = cfg.chunk.expect("a chunk size");
-    let mut b = PipeOptions::builder().spin_before_park(cfg.spin);
+    let mut b = PipeOptions::builder().spin_wait(cfg.spin);
     if let Some(c) = cfg.capacity {
         b = b.capacity(c);
     }

@@ -19,8 +19,9 @@ use std::mem::MaybeUninit;
 
 /// ringpipe's options for a cell: the capacity is the hard bound (as for every peer) and the
 /// pause threshold is the capacity too, so the writer pauses only when the ring is full and
-/// resumes when half of it is free; `spin` re-checks before parking (blocking and async). The
-/// wake fences are the default (`Auto`: asymmetric when `spin > 0`).
+/// resumes when half of it is free; `spin > 0` re-checks that many times before parking
+/// (blocking and async), `spin == 0` keeps the default adaptive spinning. The wake fences are
+/// the default (`Auto`: asymmetric when `spin > 0`).
 pub fn ringpipe_options(cap: usize, spin: u32) -> ringpipe::PipeOptions {
     ringpipe_options_with(cap, spin, ringpipe::WakeFences::Auto)
 }
@@ -31,13 +32,17 @@ pub fn ringpipe_options_with(
     spin: u32,
     fences: ringpipe::WakeFences,
 ) -> ringpipe::PipeOptions {
-    ringpipe::PipeOptions::builder()
+    let b = ringpipe::PipeOptions::builder()
         .capacity(cap)
         .pause_writer_threshold(cap)
-        .spin_before_park(spin)
-        .wake_fences(fences)
-        .build()
-        .expect("valid ringpipe options")
+        .wake_fences(fences);
+    // 0 keeps the default spinning (`SpinWait::Adaptive`), as a user who sets nothing gets.
+    let b = if spin > 0 {
+        b.spin_before_park(spin)
+    } else {
+        b
+    };
+    b.build().expect("valid ringpipe options")
 }
 
 pub struct RpTx {
@@ -50,6 +55,18 @@ pub struct RpRx(ringpipe::PipeReader);
 /// A ringpipe of `cap` bytes (default 16 KiB chunks from the global pool), default fences.
 pub fn ringpipe(cap: usize, spin: u32) -> (RpTx, RpRx) {
     ringpipe_with(ringpipe_options(cap, spin))
+}
+
+/// A ringpipe of `cap` bytes whose waits park at once (`SpinWait::Never`, symmetric fences).
+pub fn ringpipe_nospin(cap: usize) -> (RpTx, RpRx) {
+    ringpipe_with(
+        ringpipe::PipeOptions::builder()
+            .capacity(cap)
+            .pause_writer_threshold(cap)
+            .spin_wait(ringpipe::SpinWait::Never)
+            .build()
+            .expect("valid ringpipe options"),
+    )
 }
 
 /// A ringpipe configured as a user who busy-polls it (`try_*` loops) would: asymmetric wake
