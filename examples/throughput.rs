@@ -15,7 +15,7 @@
 //!   tokio tasks on two cores)
 //! * `--size BYTES` per write (default 16K), `--capacity BYTES` (default 1M),
 //!   `--bytes BYTES` in all (default: about 5 seconds' worth, calibrated by a short first run),
-//!   `--spin N` (ringpipe's `spin_before_park`, default 0), `--trips N` (ping-pong, default
+//!   `--spin N` (ringpipe's `spin_before_park`; default 0: the default adaptive spinning), `--trips N` (ping-pong, default
 //!   100000). Sizes take K, M, G suffixes (powers of 1024).
 //!
 //! Every byte is verified against a position-based pattern. The producer runs on core 0 and
@@ -142,6 +142,8 @@ impl Opts {
             ", asymmetric wake fences".to_string()
         } else if self.peer == "ringpipe" && self.spin > 0 {
             format!(", spin_before_park({}), asymmetric wake fences", self.spin)
+        } else if self.peer == "ringpipe" {
+            ", default options: adaptive spin before park".to_string()
         } else {
             String::new()
         };

@@ -23,11 +23,14 @@
 //! the other's cursors and re-reads them only when it must. Who pays for "a parked side is
 //! never missed" is a per-pipe choice ([`WakeFences`]): a fence on every publish (symmetric),
 //! or none on the publish path and a `membarrier(2)` on every park (asymmetric, Linux; the
-//! default for pipes that [spin before parking](PipeOptionsBuilder::spin_before_park)).
+//! default for pipes that spin a [fixed number of times](PipeOptionsBuilder::spin_before_park)
+//! before parking).
 //!
 //! Every wait comes three ways over the same core: **async** (plain futures woken through
 //! [atomic-waker](https://docs.rs/atomic-waker), any executor, cancel-safe on drop),
-//! **blocking** (`*_blocking`, parks the thread), and **non-blocking** (`try_*`).
+//! **blocking** (`*_blocking`, parks the thread), and **non-blocking** (`try_*`). Before an
+//! async or blocking wait parks it spins as [`SpinWait`] says: by default adaptively, up to
+//! 20 µs while that pays off (the other side runs on another core) and rarely while it does not.
 //!
 //! ```
 //! use std::thread;
