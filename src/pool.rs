@@ -102,11 +102,12 @@ struct PoolInner {
     free: FreeList<Chunk>,
     /// `max_retained > 0` (the free list cannot be empty-sized, so 0 is handled here).
     retain: bool,
-    /// Chunks ever lent to pipes, and chunks ever given back: `in_use` is the difference. Two
-    /// counters on their own cache lines rather than one, so that a writer taking chunks and a
-    /// reader giving them back do not bounce one line between their cores on every chunk.
-    taken: CachePadded<AtomicUsize>,
-    returned: CachePadded<AtomicUsize>,
+    /// Chunks that exist (allocated and not freed): `in_use` is this minus the retained ones.
+    /// Changed only when a chunk is allocated or freed, so taking and giving back a retained
+    /// chunk (the steady state) touches no counter: the free list's own atomic operation is the
+    /// only one on that path. (Counting takes and returns cost a locked add each, on the
+    /// writer right after it filled a chunk.)
+    live: CachePadded<AtomicUsize>,
     /// Chunks ever obtained from the allocator (for tests and statistics).
     allocated: AtomicUsize,
 }
@@ -169,8 +170,7 @@ impl ChunkPool {
                 chunk_size,
                 free: FreeList::new(max_retained),
                 retain: max_retained > 0,
-                taken: CachePadded::new(AtomicUsize::new(0)),
-                returned: CachePadded::new(AtomicUsize::new(0)),
+                live: CachePadded::new(AtomicUsize::new(0)),
                 allocated: AtomicUsize::new(0),
             }),
         })
@@ -216,11 +216,11 @@ impl ChunkPool {
     /// Chunks currently lent to pipes (held by a writer or holding unconsumed data).
     pub fn in_use(&self) -> usize {
         // Ordering: Relaxed; statistics, exact only when no pipe of the pool is running (as
-        // the tests read it). While pipes run, the two loads may see a return without its
-        // take; `saturating_sub` keeps that from wrapping.
-        let returned = self.inner.returned.load(Ordering::Relaxed);
-        let taken = self.inner.taken.load(Ordering::Relaxed);
-        taken.saturating_sub(returned)
+        // the tests read it). While pipes run, the two reads may not agree (a chunk freed
+        // between them); `saturating_sub` keeps that from wrapping.
+        let retained = self.inner.free.len();
+        let live = self.inner.live.load(Ordering::Relaxed);
+        live.saturating_sub(retained)
     }
 
     /// Idle chunks kept for reuse.
@@ -240,11 +240,11 @@ impl ChunkPool {
 
     /// Takes a chunk: an idle one if there is one, else a new zeroed one.
     pub(crate) fn take(&self) -> Chunk {
-        // Ordering: Relaxed; a statistic only.
-        self.inner.taken.fetch_add(1, Ordering::Relaxed);
         match self.inner.free.pop() {
             Some(chunk) => chunk,
             None => {
+                // Ordering: Relaxed; statistics only.
+                self.inner.live.fetch_add(1, Ordering::Relaxed);
                 self.inner.allocated.fetch_add(1, Ordering::Relaxed);
                 Chunk::alloc(self.inner.chunk_size)
             }
@@ -253,7 +253,6 @@ impl ChunkPool {
 
     /// Gives a chunk back.
     pub(crate) fn put(&self, chunk: Chunk) {
-        self.inner.returned.fetch_add(1, Ordering::Relaxed);
         let rejected = if self.inner.retain {
             self.inner.free.push(chunk).err()
         } else {
@@ -262,6 +261,8 @@ impl ChunkPool {
         if let Some(chunk) = rejected {
             // SAFETY: the chunk came from `take` of this pool, so it has this pool's size.
             unsafe { chunk.free(self.inner.chunk_size) };
+            // Ordering: Relaxed; statistics only.
+            self.inner.live.fetch_sub(1, Ordering::Relaxed);
         }
     }
 }
