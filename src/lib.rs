@@ -26,8 +26,9 @@
 //! default for pipes that spin a [fixed number of times](PipeOptionsBuilder::spin_before_park)
 //! before parking).
 //!
-//! Every wait comes three ways over the same core: **async** (plain futures woken through
-//! [atomic-waker](https://docs.rs/atomic-waker), any executor, cancel-safe on drop),
+//! Every wait comes three ways over the same core: **async** (plain futures woken through an
+//! atomic waker slot, [atomic-waker](https://docs.rs/atomic-waker)'s algorithm, any executor,
+//! cancel-safe on drop),
 //! **blocking** (`*_blocking`, parks the thread), and **non-blocking** (`try_*`). Before an
 //! async or blocking wait parks it spins as [`SpinWait`] says: by default adaptively, up to
 //! 20 µs while that pays off (the other side runs on another core) and rarely while it does not.
