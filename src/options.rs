@@ -61,9 +61,10 @@ pub struct PipeOptions {
 /// * [`Adaptive`](SpinWait::Adaptive) (the default, up to 20 µs): spin for at most `max` while
 ///   spinning pays off. Each side remembers how its last spins went: a spin that ends with the
 ///   data (or room) resets it; each spin in a row that ends in a park doubles the number of
-///   waits that park at once, up to 1023 of every 1024. Two tasks on one executor thread thus
-///   pay one wasted spin per 1024 waits (about 20 ns a wait), and two threads on two cores
-///   stop parking. Under loom and Miri the default is `Never`.
+///   waits that park at once, up to 1023 of every 1024, and halves the length of the next
+///   spin, down to 2 µs. Two tasks on one executor thread thus pay one 2 µs spin per 1024
+///   waits, and two threads on two cores stop parking. Under loom and Miri the default is
+///   `Never`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum SpinWait {
     /// Park at once.

@@ -19,6 +19,17 @@ pub(crate) struct Spinner {
 const CLOCK_EVERY: u32 = 32;
 /// After this many failed spins in a row, one wait in `2^MAX_MISSES` spins.
 const MAX_MISSES: u32 = 10;
+/// The shortest probe: a spin after failed ones lasts `max / 2^misses`, but not less than this
+/// (nor more than `max`).
+const PROBE_MIN: core::time::Duration = core::time::Duration::from_micros(2);
+
+/// How long the next adaptive spin may last after `misses` failed spins in a row: the full
+/// `max` while spinning pays off, then halved with every failure down to `PROBE_MIN`, so the
+/// rare probes of a side whose spins keep failing (two tasks on one thread) add a short stall
+/// to its tail latency rather than a full `max`.
+fn budget(max: core::time::Duration, misses: u32) -> core::time::Duration {
+    (max / (1u32 << misses.min(31))).max(max.min(PROBE_MIN))
+}
 
 impl Spinner {
     /// Spins under `policy` until `ready` gives a value (returned) or the spin is over
@@ -45,7 +56,7 @@ impl Spinner {
                     self.skip -= 1;
                     return None;
                 }
-                let r = spin_for(max, ready);
+                let r = spin_for(budget(max, self.misses), ready);
                 if r.is_some() {
                     self.misses = 0;
                 } else {
@@ -202,6 +213,21 @@ mod tests {
             "spins right after a success"
         );
         assert_eq!(failing_wait(&mut sp, ADAPTIVE), 0, "then backs off again");
+    }
+
+    #[test]
+    fn probes_get_shorter_with_failures() {
+        let us = Duration::from_micros;
+        assert_eq!(budget(us(20), 0), us(20));
+        assert_eq!(budget(us(20), 1), us(10));
+        assert_eq!(budget(us(20), 2), us(5));
+        assert_eq!(budget(us(20), 3), Duration::from_nanos(2500));
+        assert_eq!(budget(us(20), 4), us(2));
+        assert_eq!(budget(us(20), MAX_MISSES), us(2));
+        // Never longer than max, never zero unless max is.
+        assert_eq!(budget(us(1), 5), us(1));
+        assert_eq!(budget(Duration::ZERO, 0), Duration::ZERO);
+        assert_eq!(budget(Duration::MAX, 40), Duration::MAX / (1u32 << 31));
     }
 
     #[test]
