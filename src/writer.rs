@@ -82,6 +82,9 @@ pub struct PipeWriter {
     scratch: bool,
     /// Bits of `state` this writer set while parking and has not cleared yet.
     waiting: u32,
+    /// `has_chunk && !scratch && !completed && waiting & WRITER_WAITING_SPACE == 0`, kept by
+    /// `refresh_fast` whenever one of them changes: the grant fast path tests one flag.
+    fast: bool,
     /// How this writer's spins before parking went (waits for room and flushes alike).
     spinner: Spinner,
 }
@@ -126,6 +129,7 @@ impl PipeWriter {
             completed: false,
             scratch: false,
             waiting: 0,
+            fast: false,
             spinner: Spinner::default(),
         }
     }
@@ -182,12 +186,11 @@ impl PipeWriter {
         // Ordering: Relaxed; seeing the bit sends us to the slow path, which acquires it.
         // Not seeing it yet is harmless: the memory handed out lies past everything committed,
         // which the reader never reads (invariant 4).
-        if self.has_chunk
-            & !self.scratch
-            & !self.completed
-            & (self.waiting & WRITER_WAITING_SPACE == 0)
-            & (sh.state.load(Ordering::Relaxed) & READER_COMPLETED == 0)
-        {
+        debug_assert_eq!(
+            self.fast,
+            fast_flag(self.has_chunk, self.scratch, self.completed, self.waiting)
+        );
+        if self.fast & (sh.state.load(Ordering::Relaxed) & READER_COMPLETED == 0) {
             let need = hint.max(1) as u64;
             let left = (sh.chunk_size - self.fill) as u64;
             let room = sh.capacity - (self.pos - self.cached_head);
@@ -295,14 +298,22 @@ impl PipeWriter {
         // released this slot's previous chunk and no longer reads the cell.
         slot.chunk.with_mut(|c| unsafe { *c = Some(chunk) });
         self.has_chunk = true;
+        self.refresh_fast();
     }
 
     /// The reader has completed: further advanced bytes are dropped (nobody will read them)
     /// and no backpressure applies.
     fn enter_scratch(&mut self) {
         self.scratch = true;
+        self.refresh_fast();
         self.paused = false;
         self.refresh_pause_at();
+    }
+
+    /// Recomputes `fast` after `has_chunk`, `scratch`, `completed` or `waiting` changed.
+    #[inline]
+    fn refresh_fast(&mut self) {
+        self.fast = fast_flag(self.has_chunk, self.scratch, self.completed, self.waiting);
     }
 
     /// Recomputes `pause_at` after `paused` or `cached_examined` changed.
@@ -452,6 +463,7 @@ impl PipeWriter {
         let bits = WRITER_WAITING | WRITER_WAITING_SPACE;
         sh.state.fetch_or(bits, Ordering::AcqRel);
         self.waiting = bits;
+        self.fast = fast_flag(self.has_chunk, self.scratch, self.completed, self.waiting);
         // W1 (heavy half): our WAITING bit vs the reader's head/released store.
         fence_heavy(self.shared.asym);
         // Ordering: Acquire, pairs with the reader's RMW that set READER_WAITING; and Acquire
@@ -488,6 +500,7 @@ impl PipeWriter {
         if self.waiting != 0 {
             self.shared.state.fetch_and(!self.waiting, Ordering::AcqRel);
             self.waiting = 0;
+            self.refresh_fast();
         }
     }
 
@@ -708,6 +721,7 @@ impl PipeWriter {
         sh.writer_waker.register(cx.waker());
         sh.state.fetch_or(WRITER_WAITING, Ordering::AcqRel);
         self.waiting = WRITER_WAITING;
+        self.refresh_fast();
         let sh = &*self.shared;
         // W1 (heavy half): our WAITING bit vs the reader's examined store.
         fence_heavy(self.shared.asym);
@@ -842,6 +856,7 @@ impl PipeWriter {
         self.granted = 0;
         self.committed = self.pos;
         self.has_chunk = false;
+        self.fast = false;
         if s & READER_COMPLETED != 0 {
             // SAFETY: both sides have completed and we completed second.
             unsafe { sh.free_all() };
@@ -961,4 +976,10 @@ impl Future for ReaderCompletion<'_> {
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         self.writer.poll_reader_completion(cx)
     }
+}
+
+/// The writer's `fast` flag from the fields it summarises.
+#[inline]
+fn fast_flag(has_chunk: bool, scratch: bool, completed: bool, waiting: u32) -> bool {
+    has_chunk & !scratch & !completed & (waiting & WRITER_WAITING_SPACE == 0)
 }
