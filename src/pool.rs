@@ -14,7 +14,6 @@ use crate::error::OptionsError;
 use crate::loom::{Arc, AtomicUsize, FreeList, Ordering};
 use core::fmt;
 use core::ptr::NonNull;
-use crossbeam_utils::CachePadded;
 use std::alloc::Layout;
 
 /// Chunks are aligned to a cache line so that two chunks never share one.
@@ -107,7 +106,7 @@ struct PoolInner {
     /// chunk (the steady state) touches no counter: the free list's own atomic operation is the
     /// only one on that path. (Counting takes and returns cost a locked add each, on the
     /// writer right after it filled a chunk.)
-    live: CachePadded<AtomicUsize>,
+    live: AtomicUsize,
     /// Chunks ever obtained from the allocator (for tests and statistics).
     allocated: AtomicUsize,
 }
@@ -170,7 +169,7 @@ impl ChunkPool {
                 chunk_size,
                 free: FreeList::new(max_retained),
                 retain: max_retained > 0,
-                live: CachePadded::new(AtomicUsize::new(0)),
+                live: AtomicUsize::new(0),
                 allocated: AtomicUsize::new(0),
             }),
         })

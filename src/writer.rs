@@ -463,9 +463,10 @@ impl PipeWriter {
         let bits = WRITER_WAITING | WRITER_WAITING_SPACE;
         sh.state.fetch_or(bits, Ordering::AcqRel);
         self.waiting = bits;
-        self.fast = fast_flag(self.has_chunk, self.scratch, self.completed, self.waiting);
+        self.refresh_fast();
+        let sh = &*self.shared;
         // W1 (heavy half): our WAITING bit vs the reader's head/released store.
-        fence_heavy(self.shared.asym);
+        fence_heavy(sh.asym);
         // Ordering: Acquire, pairs with the reader's RMW that set READER_WAITING; and Acquire
         // on `wait_pos`, pairs with its Release store. Whichever wait of the reader these
         // values come from, every head it stored before that wait is visible to the `grant`
@@ -856,7 +857,8 @@ impl PipeWriter {
         self.granted = 0;
         self.committed = self.pos;
         self.has_chunk = false;
-        self.fast = false;
+        self.refresh_fast();
+        let sh = &*self.shared;
         if s & READER_COMPLETED != 0 {
             // SAFETY: both sides have completed and we completed second.
             unsafe { sh.free_all() };
