@@ -113,6 +113,25 @@ fn assert_err<E: Debug + Display>(e: &E, debug: &str, display: &str) {
     assert_eq!(format!("{e}"), display);
 }
 
+/// After a misbehaving waker: a read polled with a good waker is pending, and one commit
+/// wakes it exactly once (no wake-up was lost to the waker slot).
+#[track_caller]
+fn assert_commit_wakes_read(
+    w: &mut PipeWriter,
+    r: &mut PipeReader,
+    good: &Waker,
+    good_count: &Counter,
+) {
+    let mut f = pin!(r.read());
+    assert!(poll_once(f.as_mut(), good).is_pending());
+    put_commit(w, b"x");
+    assert_eq!(
+        good_count.count(),
+        1,
+        "the commit must wake the waiting read"
+    );
+}
+
 fn advance_panic(n: usize, left: usize) -> String {
     format!(
         "ringpipe: advance({n}) past the memory handed out ({left} bytes left from the last get_memory)"
@@ -2102,14 +2121,7 @@ fn waker_panicking_on_drop_when_replaced_does_not_lose_later_wake_ups() {
             DROP_PANIC
         );
     }
-    let mut f = pin!(r.read());
-    assert!(poll_once(f.as_mut(), &good).is_pending());
-    put_commit(&mut w, b"x");
-    assert_eq!(
-        good_count.count(),
-        1,
-        "the commit must wake the waiting read"
-    );
+    assert_commit_wakes_read(&mut w, &mut r, &good, &good_count);
 }
 
 #[test]
@@ -2124,14 +2136,7 @@ fn waker_panicking_on_clone_does_not_lose_later_wake_ups() {
             CLONE_PANIC
         );
     }
-    let mut f = pin!(r.read());
-    assert!(poll_once(f.as_mut(), &good).is_pending());
-    put_commit(&mut w, b"x");
-    assert_eq!(
-        good_count.count(),
-        1,
-        "the commit must wake the waiting read"
-    );
+    assert_commit_wakes_read(&mut w, &mut r, &good, &good_count);
 }
 
 #[test]

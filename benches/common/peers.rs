@@ -32,10 +32,7 @@ pub fn ringpipe_options_with(
     spin: u32,
     fences: ringpipe::WakeFences,
 ) -> ringpipe::PipeOptions {
-    let b = ringpipe::PipeOptions::builder()
-        .capacity(cap)
-        .pause_writer_threshold(cap)
-        .wake_fences(fences);
+    let b = cell_builder(cap).wake_fences(fences);
     // 0 keeps the default spinning (`SpinWait::Adaptive`), as a user who sets nothing gets.
     let b = if spin > 0 {
         b.spin_before_park(spin)
@@ -43,6 +40,13 @@ pub fn ringpipe_options_with(
         b
     };
     b.build().expect("valid ringpipe options")
+}
+
+/// The capacity of a cell, which is also the pause threshold (see [`ringpipe_options`]).
+fn cell_builder(cap: usize) -> ringpipe::PipeOptionsBuilder {
+    ringpipe::PipeOptions::builder()
+        .capacity(cap)
+        .pause_writer_threshold(cap)
 }
 
 pub struct RpTx {
@@ -60,9 +64,7 @@ pub fn ringpipe(cap: usize, spin: u32) -> (RpTx, RpRx) {
 /// A ringpipe of `cap` bytes whose waits park at once (`SpinWait::Never`, symmetric fences).
 pub fn ringpipe_nospin(cap: usize) -> (RpTx, RpRx) {
     ringpipe_with(
-        ringpipe::PipeOptions::builder()
-            .capacity(cap)
-            .pause_writer_threshold(cap)
+        cell_builder(cap)
             .spin_wait(ringpipe::SpinWait::Never)
             .build()
             .expect("valid ringpipe options"),
