@@ -61,10 +61,12 @@ pub struct PipeOptions {
 /// * [`Adaptive`](SpinWait::Adaptive) (the default, up to 20 µs): spin for at most `max` while
 ///   spinning pays off. Each side remembers how its last spins went: a spin that ends with the
 ///   data (or room) resets it; each spin in a row that ends in a park doubles the number of
-///   waits that park at once, up to 1023 of every 1024, and halves the length of the next
-///   spin, down to 2 µs. Two tasks on one executor thread thus pay one 2 µs spin per 1024
-///   waits, and two threads on two cores stop parking. Under loom and Miri the default is
-///   `Never`.
+///   waits that park at once, up to 1023 of every 1024. The spins in between (probes) last the
+///   full `max`, so that one of them can outlast the other side's wake-up and both sides get
+///   back to spinning. A side does not spin at all when the other side was last seen (parking,
+///   or waking it) on the calling thread: two tasks on one executor thread cannot help each
+///   other by spinning. Two threads on two cores thus stop parking, and tasks sharing a thread
+///   never spin. Under loom and Miri the default is `Never`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum SpinWait {
     /// Park at once.

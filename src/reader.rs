@@ -4,7 +4,7 @@ use crate::error::{AdvanceError, CompletionError, ReadError};
 use crate::loom::{fence_heavy, fence_light, Arc, Ordering};
 use crate::ring::*;
 use crate::sequence::{Position, Sequence};
-use crate::wait::{block_on, Spinner};
+use crate::wait::{block_on, other_side_here, thread_tag, Spinner};
 use crate::PipeCanceller;
 use core::fmt;
 use core::future::Future;
@@ -215,7 +215,7 @@ impl PipeReader {
         // post-fence load sees STALLED.
         let old = sh.state.fetch_or(STALLED, Ordering::AcqRel);
         if old & WRITER_WAITING != 0 {
-            sh.wake_writer();
+            sh.reader_wakes_writer();
         }
     }
 
@@ -266,7 +266,8 @@ impl PipeReader {
         // Spin before parking, as the pipe's `SpinWait` says: cheap re-checks, no
         // registration, no fence.
         let mut spinner = self.spinner;
-        let spun = spinner.spin(self.shared.spin, || {
+        let here = other_side_here(self.shared.spin, &self.shared.writer.seen_on);
+        let spun = spinner.spin(self.shared.spin, here, || {
             // Ordering: as above.
             let s = self.shared.state.load(Ordering::Acquire);
             let t = self.shared.writer.tail.load(Ordering::Acquire);
@@ -278,6 +279,8 @@ impl PipeReader {
             return Poll::Ready(r.map(Some));
         }
         let sh = &*self.shared;
+        // Ordering: Relaxed; a hint (see `ReaderSide::seen_on`).
+        sh.reader.seen_on.store(thread_tag(), Ordering::Relaxed);
         sh.reader_waker.register(cx.waker());
         // Ordering: Release, pairs with the writer's Acquire loads (commit, `poll_grant`): a
         // writer that sees this wait position also sees the head and examined stored before.
@@ -312,7 +315,7 @@ impl PipeReader {
         let sh = &*self.shared;
         if old & WRITER_WAITING != 0 && old & WRITER_WAITING_SPACE == 0 {
             // A paused writer may resume now that we wait for more (read_at_least).
-            sh.wake_writer();
+            sh.reader_wakes_writer();
         }
         Poll::Pending
     }
@@ -595,7 +598,7 @@ impl PipeReader {
             self.seen_tail.saturating_sub(self.examined) < sh.resume
         };
         if wake {
-            sh.wake_writer();
+            sh.reader_wakes_writer();
         }
     }
 
@@ -636,7 +639,7 @@ impl PipeReader {
             unsafe { sh.free_all() };
         }
         // Last: a panicking waker finds the pipe completed and its chunks freed.
-        sh.wake_writer();
+        sh.reader_wakes_writer();
     }
 
     /// Resolves when the writer completes: `Ok(())`, or `Err` with the writer's error. This is

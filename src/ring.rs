@@ -113,6 +113,11 @@ pub(crate) struct ReaderSide {
     /// The tail a stall was judged on (stored with Release before the `STALLED` RMW, by
     /// whichever side sets it): only a commit past it ends the stall.
     pub(crate) stall_tail: AtomicU64,
+    /// The thread the reader was last on when it parked or woke the writer
+    /// (`wait::thread_tag`; 0 = never): a writer on that same thread does not spin-wait (see
+    /// `wait::Spinner::spin`). A hint only, written and read on the slow paths (parking,
+    /// waking, spinning), never on a publish.
+    pub(crate) seen_on: AtomicUsize,
 }
 
 /// What the writer publishes, on its own cache line.
@@ -123,6 +128,9 @@ pub(crate) struct WriterSide {
     pub(crate) need_head: AtomicU64,
     /// The `released` count that would give the parked writer a free slot.
     pub(crate) need_released: AtomicU64,
+    /// The thread the writer was last on when it parked or woke the reader (see
+    /// `ReaderSide::seen_on`).
+    pub(crate) seen_on: AtomicUsize,
 }
 
 /// State shared by the two halves (and by cancel handles).
@@ -172,6 +180,7 @@ impl Shared {
                 tail: AtomicU64::new(0),
                 need_head: AtomicU64::new(0),
                 need_released: AtomicU64::new(0),
+                seen_on: AtomicUsize::new(0),
             }),
             reader: CachePadded::new(ReaderSide {
                 head: AtomicU64::new(0),
@@ -179,6 +188,7 @@ impl Shared {
                 released: AtomicU64::new(0),
                 wait_pos: AtomicU64::new(0),
                 stall_tail: AtomicU64::new(0),
+                seen_on: AtomicUsize::new(0),
             }),
             state: CachePadded::new(AtomicU32::new(0)),
             reader_waker: CachePadded::new(AtomicWaker::new()),
@@ -253,6 +263,24 @@ impl Shared {
 
     /// Wakes the writer's waker.
     pub(crate) fn wake_writer(&self) {
+        self.writer_waker.wake();
+    }
+
+    /// The writer wakes the reader (which it found parked), noting its thread first.
+    pub(crate) fn writer_wakes_reader(&self) {
+        // Ordering: Relaxed; a hint (see `ReaderSide::seen_on`).
+        self.writer
+            .seen_on
+            .store(crate::wait::thread_tag(), Ordering::Relaxed);
+        self.reader_waker.wake();
+    }
+
+    /// The reader wakes the writer (which it found parked), noting its thread first.
+    pub(crate) fn reader_wakes_writer(&self) {
+        // Ordering: Relaxed; a hint (see `ReaderSide::seen_on`).
+        self.reader
+            .seen_on
+            .store(crate::wait::thread_tag(), Ordering::Relaxed);
         self.writer_waker.wake();
     }
 

@@ -1,6 +1,7 @@
 //! How a blocking call waits: it drives the same future an async caller awaits, with a waker
 //! that unparks the calling thread. One core, three ways to wait.
 
+use crate::loom::{AtomicUsize, Ordering};
 use crate::options::SpinWait;
 use core::future::Future;
 
@@ -19,25 +20,19 @@ pub(crate) struct Spinner {
 const CLOCK_EVERY: u32 = 32;
 /// After this many failed spins in a row, one wait in `2^MAX_MISSES` spins.
 const MAX_MISSES: u32 = 10;
-/// The shortest probe: a spin after failed ones lasts `max / 2^misses`, but not less than this
-/// (nor more than `max`).
-const PROBE_MIN: core::time::Duration = core::time::Duration::from_micros(2);
-
-/// How long the next adaptive spin may last after `misses` failed spins in a row: the full
-/// `max` while spinning pays off, then halved with every failure down to `PROBE_MIN`, so the
-/// rare probes of a side whose spins keep failing (two tasks on one thread) add a short stall
-/// to its tail latency rather than a full `max`.
-fn budget(max: core::time::Duration, misses: u32) -> core::time::Duration {
-    (max / (1u32 << misses.min(31))).max(max.min(PROBE_MIN))
-}
 
 impl Spinner {
     /// Spins under `policy` until `ready` gives a value (returned) or the spin is over
     /// (`None`: the caller parks).
+    ///
+    /// An adaptive spin does not start when `other_side_here` (see [`other_side_here`]): two
+    /// tasks of one single-threaded executor (or one thread driving both halves) cannot make
+    /// progress for each other while one of them spins.
     #[inline]
     pub(crate) fn spin<T>(
         &mut self,
         policy: SpinWait,
+        other_side_here: bool,
         mut ready: impl FnMut() -> Option<T>,
     ) -> Option<T> {
         match policy {
@@ -56,7 +51,16 @@ impl Spinner {
                     self.skip -= 1;
                     return None;
                 }
-                let r = spin_for(budget(max, self.misses), ready);
+                if other_side_here {
+                    // Not a failed spin: nothing was tried, and the record stays as it is.
+                    return None;
+                }
+                // Every spin, probes after failures included, lasts the full `max`: a probe
+                // succeeds only if it outlasts the other side's wake-up (when both sides park
+                // at every wait, each one's wait includes the other's wake-up latency, tens
+                // of µs on a VM). Shorter probes could never leave that state: 16 KiB async
+                // streaming stayed at 2-5 GB/s instead of 45.
+                let r = spin_for(max, ready);
                 if r.is_some() {
                     self.misses = 0;
                 } else {
@@ -67,6 +71,41 @@ impl Spinner {
             }
         }
     }
+}
+
+/// A number that identifies the calling thread among the live ones (the address of a
+/// thread-local), never 0. Each side records it when it parks or wakes the other side
+/// (`seen_on`), so the other side can tell that spinning would only hold up the thread both
+/// run on.
+#[cfg(not(loom))]
+#[inline]
+pub(crate) fn thread_tag() -> usize {
+    thread_local! {
+        static TAG: u8 = const { 0 };
+    }
+    TAG.with(|t| t as *const u8 as usize)
+}
+
+/// Under loom: 0, "unknown", so no spin is ever skipped for it.
+#[cfg(loom)]
+#[inline]
+pub(crate) fn thread_tag() -> usize {
+    0
+}
+
+/// Whether a side whose other side was last seen on the thread tagged `other_seen_on` is
+/// running on that same thread (0 = the other side was never seen).
+#[inline]
+pub(crate) fn seen_here(other_seen_on: usize) -> bool {
+    other_seen_on != 0 && other_seen_on == thread_tag()
+}
+
+/// For [`Spinner::spin`]: whether the other side, whose `seen_on` this is, was last seen
+/// (parking, or waking its own other side) on the calling thread. Looked at only for an adaptive spin (the others do not ask).
+#[inline]
+pub(crate) fn other_side_here(policy: SpinWait, other_seen_on: &AtomicUsize) -> bool {
+    // Ordering: Relaxed; a hint for the spin, not part of any protocol.
+    matches!(policy, SpinWait::Adaptive { .. }) && seen_here(other_seen_on.load(Ordering::Relaxed))
 }
 
 /// Checks `ready` until it gives a value or `max` has passed (looking at the clock every
@@ -146,7 +185,7 @@ mod tests {
     fn failing_wait(sp: &mut Spinner, policy: SpinWait) -> u32 {
         let mut checks = 0;
         assert_eq!(
-            sp.spin(policy, || {
+            sp.spin(policy, false, || {
                 checks += 1;
                 None::<()>
             }),
@@ -163,7 +202,7 @@ mod tests {
         assert_eq!(failing_wait(&mut sp, SpinWait::Fixed(17)), 17);
         // A fixed spin ends as soon as the condition holds, with its value.
         let mut n = 0;
-        let r = sp.spin(SpinWait::Fixed(100), || {
+        let r = sp.spin(SpinWait::Fixed(100), false, || {
             n += 1;
             (n == 5).then_some("ready")
         });
@@ -203,7 +242,7 @@ mod tests {
             assert_eq!(failing_wait(&mut sp, ADAPTIVE), 0);
         }
         let mut checks = 0;
-        let r = sp.spin(ADAPTIVE, || {
+        let r = sp.spin(ADAPTIVE, false, || {
             checks += 1;
             (checks == 3).then_some(7)
         });
@@ -216,18 +255,54 @@ mod tests {
     }
 
     #[test]
-    fn probes_get_shorter_with_failures() {
-        let us = Duration::from_micros;
-        assert_eq!(budget(us(20), 0), us(20));
-        assert_eq!(budget(us(20), 1), us(10));
-        assert_eq!(budget(us(20), 2), us(5));
-        assert_eq!(budget(us(20), 3), Duration::from_nanos(2500));
-        assert_eq!(budget(us(20), 4), us(2));
-        assert_eq!(budget(us(20), MAX_MISSES), us(2));
-        // Never longer than max, never zero unless max is.
-        assert_eq!(budget(us(1), 5), us(1));
-        assert_eq!(budget(Duration::ZERO, 0), Duration::ZERO);
-        assert_eq!(budget(Duration::MAX, 40), Duration::MAX / (1u32 << 31));
+    fn probes_after_failures_last_the_full_max() {
+        // A probe must be able to outlast the other side's wake-up, so it is not shortened.
+        let max = Duration::from_millis(2);
+        let policy = SpinWait::Adaptive { max };
+        let mut sp = Spinner::default();
+        for _ in 0..4 {
+            while sp.skip > 0 {
+                assert_eq!(failing_wait(&mut sp, policy), 0);
+            }
+            let t = std::time::Instant::now();
+            assert!(failing_wait(&mut sp, policy) > 0);
+            assert!(
+                t.elapsed() >= max,
+                "a probe after {} misses was cut short",
+                sp.misses
+            );
+        }
+        assert_eq!(sp.misses, 4);
+    }
+
+    #[test]
+    fn no_adaptive_spin_when_the_other_side_was_last_on_this_thread() {
+        let mut sp = Spinner::default();
+        let mut checks = 0;
+        let r = sp.spin(ADAPTIVE, true, || {
+            checks += 1;
+            Some(())
+        });
+        assert_eq!((r, checks), (None, 0));
+        // Not counted as a failed spin: the next wait (another thread's side) spins at once.
+        assert_eq!((sp.skip, sp.misses), (0, 0));
+        assert!(failing_wait(&mut sp, ADAPTIVE) > 0);
+        // A fixed spin is what the user asked for: it spins regardless.
+        let r = sp.spin(SpinWait::Fixed(3), true, || Some(()));
+        assert_eq!(r, Some(()));
+
+        // The thread tags behind it: stable on a thread, distinct across live threads, never 0.
+        let here = thread_tag();
+        assert_ne!(here, 0);
+        assert_eq!(here, thread_tag());
+        assert!(seen_here(here));
+        assert!(!seen_here(0), "0 means the other side was never seen");
+        std::thread::scope(|s| {
+            s.spawn(|| {
+                assert!(!seen_here(here));
+                assert_ne!(thread_tag(), here);
+            });
+        });
     }
 
     #[test]

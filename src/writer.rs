@@ -3,7 +3,7 @@
 use crate::error::{CompletionError, WriteError};
 use crate::loom::{fence_heavy, fence_light, Arc, Ordering};
 use crate::ring::*;
-use crate::wait::{block_on, Spinner};
+use crate::wait::{block_on, other_side_here, thread_tag, Spinner};
 use crate::PipeCanceller;
 use core::fmt;
 use core::future::Future;
@@ -443,7 +443,8 @@ impl PipeWriter {
         // Spin before parking, as the pipe's `SpinWait` says: cheap re-tries, no
         // registration, no fence.
         let mut spinner = self.spinner;
-        let spun = spinner.spin(self.shared.spin, || match self.grant(hint) {
+        let here = other_side_here(self.shared.spin, &self.shared.reader.seen_on);
+        let spun = spinner.spin(self.shared.spin, here, || match self.grant(hint) {
             Ok(n) => Some(Ok(n)),
             Err(GrantFail::Err(e)) => Some(Err(e)),
             Err(GrantFail::Space { .. }) => None,
@@ -453,6 +454,8 @@ impl PipeWriter {
             return Poll::Ready(r);
         }
         let sh = &*self.shared;
+        // Ordering: Relaxed; a hint (see `ReaderSide::seen_on`).
+        sh.writer.seen_on.store(thread_tag(), Ordering::Relaxed);
         sh.writer_waker.register(cx.waker());
         // Ordering: Release, pairs with the reader's Acquire loads in `writer_blocked`: a
         // reader that sees these needs also sees every commit before them.
@@ -490,7 +493,7 @@ impl PipeWriter {
                 .store(self.committed, Ordering::Release);
             sh.state.fetch_or(STALLED, Ordering::AcqRel);
             self.stop_waiting();
-            self.shared.wake_reader();
+            self.shared.writer_wakes_reader();
             return Poll::Ready(Err(WriteError::WouldDeadlock));
         }
         Poll::Pending
@@ -543,7 +546,7 @@ impl PipeWriter {
         if self.commit_inner() {
             // Last, after every change of state: a waker that panics cannot leave the pipe
             // half-updated.
-            self.shared.wake_reader();
+            self.shared.writer_wakes_reader();
         }
     }
 
@@ -705,7 +708,8 @@ impl PipeWriter {
         // Spin before parking, as the pipe's `SpinWait` says: cheap re-checks, no
         // registration, no fence.
         let mut spinner = self.spinner;
-        let spun = spinner.spin(self.shared.spin, || {
+        let here = other_side_here(self.shared.spin, &self.shared.reader.seen_on);
+        let spun = spinner.spin(self.shared.spin, here, || {
             // Ordering: as above.
             let s = self.shared.state.load(Ordering::Acquire);
             self.flush_outcome(s)
@@ -719,6 +723,8 @@ impl PipeWriter {
             self.stop_waiting();
         }
         let sh = &*self.shared;
+        // Ordering: Relaxed; a hint (see `ReaderSide::seen_on`).
+        sh.writer.seen_on.store(thread_tag(), Ordering::Relaxed);
         sh.writer_waker.register(cx.waker());
         sh.state.fetch_or(WRITER_WAITING, Ordering::AcqRel);
         self.waiting = WRITER_WAITING;
@@ -864,7 +870,7 @@ impl PipeWriter {
             unsafe { sh.free_all() };
         }
         // Last: a panicking waker finds the pipe completed and its chunks freed.
-        sh.wake_reader();
+        sh.writer_wakes_reader();
     }
 
     /// Resolves when the reader completes: `Ok(())`, or `Err` with the reader's error. This is
