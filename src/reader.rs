@@ -4,7 +4,7 @@ use crate::error::{AdvanceError, CompletionError, ReadError};
 use crate::loom::{fence_heavy, fence_light, Arc, Ordering};
 use crate::ring::*;
 use crate::sequence::{Position, Sequence};
-use crate::wait::{block_on, other_side_here, thread_tag, Spinner};
+use crate::wait::{block_on, other_side_here, Spinner};
 use crate::PipeCanceller;
 use core::fmt;
 use core::future::Future;
@@ -279,8 +279,7 @@ impl PipeReader {
             return Poll::Ready(r.map(Some));
         }
         let sh = &*self.shared;
-        // Ordering: Relaxed; a hint (see `ReaderSide::seen_on`).
-        sh.reader.seen_on.store(thread_tag(), Ordering::Relaxed);
+        sh.note_seen(&sh.reader.seen_on);
         sh.reader_waker.register(cx.waker());
         // Ordering: Release, pairs with the writer's Acquire loads (commit, `poll_grant`): a
         // writer that sees this wait position also sees the head and examined stored before.
@@ -639,7 +638,7 @@ impl PipeReader {
             unsafe { sh.free_all() };
         }
         // Last: a panicking waker finds the pipe completed and its chunks freed.
-        sh.reader_wakes_writer();
+        sh.wake_writer();
     }
 
     /// Resolves when the writer completes: `Ok(())`, or `Err` with the writer's error. This is

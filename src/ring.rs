@@ -115,8 +115,8 @@ pub(crate) struct ReaderSide {
     pub(crate) stall_tail: AtomicU64,
     /// The thread the reader was last on when it parked or woke the writer
     /// (`wait::thread_tag`; 0 = never): a writer on that same thread does not spin-wait (see
-    /// `wait::Spinner::spin`). A hint only, written and read on the slow paths (parking,
-    /// waking, spinning), never on a publish.
+    /// `wait::Spinner::spin`). A hint only, kept by adaptive pipes (`Shared::note_seen`) and
+    /// written and read on the slow paths (parking, waking, spinning), never on a publish.
     pub(crate) seen_on: AtomicUsize,
 }
 
@@ -266,21 +266,25 @@ impl Shared {
         self.writer_waker.wake();
     }
 
+    /// Records the calling thread in one side's `seen_on` (see `ReaderSide::seen_on`), for the
+    /// other side's adaptive spin: when that side parks or wakes the other. Only an adaptive
+    /// pipe asks for it (both halves share the policy), so the others skip the store.
+    pub(crate) fn note_seen(&self, seen_on: &AtomicUsize) {
+        if matches!(self.spin, crate::options::SpinWait::Adaptive { .. }) {
+            // Ordering: Relaxed; a hint for the spin, not part of any protocol.
+            seen_on.store(crate::wait::thread_tag(), Ordering::Relaxed);
+        }
+    }
+
     /// The writer wakes the reader (which it found parked), noting its thread first.
     pub(crate) fn writer_wakes_reader(&self) {
-        // Ordering: Relaxed; a hint (see `ReaderSide::seen_on`).
-        self.writer
-            .seen_on
-            .store(crate::wait::thread_tag(), Ordering::Relaxed);
+        self.note_seen(&self.writer.seen_on);
         self.reader_waker.wake();
     }
 
     /// The reader wakes the writer (which it found parked), noting its thread first.
     pub(crate) fn reader_wakes_writer(&self) {
-        // Ordering: Relaxed; a hint (see `ReaderSide::seen_on`).
-        self.reader
-            .seen_on
-            .store(crate::wait::thread_tag(), Ordering::Relaxed);
+        self.note_seen(&self.reader.seen_on);
         self.writer_waker.wake();
     }
 

@@ -3,7 +3,7 @@
 use crate::error::{CompletionError, WriteError};
 use crate::loom::{fence_heavy, fence_light, Arc, Ordering};
 use crate::ring::*;
-use crate::wait::{block_on, other_side_here, thread_tag, Spinner};
+use crate::wait::{block_on, other_side_here, Spinner};
 use crate::PipeCanceller;
 use core::fmt;
 use core::future::Future;
@@ -454,8 +454,7 @@ impl PipeWriter {
             return Poll::Ready(r);
         }
         let sh = &*self.shared;
-        // Ordering: Relaxed; a hint (see `ReaderSide::seen_on`).
-        sh.writer.seen_on.store(thread_tag(), Ordering::Relaxed);
+        sh.note_seen(&sh.writer.seen_on);
         sh.writer_waker.register(cx.waker());
         // Ordering: Release, pairs with the reader's Acquire loads in `writer_blocked`: a
         // reader that sees these needs also sees every commit before them.
@@ -723,8 +722,7 @@ impl PipeWriter {
             self.stop_waiting();
         }
         let sh = &*self.shared;
-        // Ordering: Relaxed; a hint (see `ReaderSide::seen_on`).
-        sh.writer.seen_on.store(thread_tag(), Ordering::Relaxed);
+        sh.note_seen(&sh.writer.seen_on);
         sh.writer_waker.register(cx.waker());
         sh.state.fetch_or(WRITER_WAITING, Ordering::AcqRel);
         self.waiting = WRITER_WAITING;
@@ -870,7 +868,7 @@ impl PipeWriter {
             unsafe { sh.free_all() };
         }
         // Last: a panicking waker finds the pipe completed and its chunks freed.
-        sh.writer_wakes_reader();
+        sh.wake_reader();
     }
 
     /// Resolves when the reader completes: `Ok(())`, or `Err` with the reader's error. This is
