@@ -1,8 +1,13 @@
 //! Compile-time guarantees, each with a compiling twin.
 //!
+//! Each `compile_fail` block names the error it must fail with (E0499: a second mutable
+//! borrow; E0505: a move while borrowed; E0599: no such method), so that a snippet that fails
+//! for another reason (a typo, a renamed method) does not pass. Only a nightly rustdoc checks
+//! the codes (`cargo +nightly test --doc`); a stable one only checks that the block fails.
+//!
 //! A second read while a [`ReadResult`](crate::ReadResult) is alive does not compile:
 //!
-//! ```compile_fail
+//! ```compile_fail,E0499
 //! let (_w, mut r) = ringpipe::pipe(Default::default());
 //! let first = r.try_read().unwrap();
 //! let second = r.try_read().unwrap();
@@ -20,7 +25,7 @@
 //!
 //! `advance_to` while the result's buffer is still used does not compile:
 //!
-//! ```compile_fail
+//! ```compile_fail,E0499
 //! let (mut w, mut r) = ringpipe::pipe(Default::default());
 //! w.write_all_blocking(b"x").unwrap();
 //! let res = r.try_read().unwrap().unwrap();
@@ -41,7 +46,7 @@
 //!
 //! The memory from `get_memory` cannot be used after `advance`:
 //!
-//! ```compile_fail
+//! ```compile_fail,E0499
 //! let (mut w, _r) = ringpipe::pipe(Default::default());
 //! let buf = w.try_get_memory(1).unwrap();
 //! w.advance(1);
@@ -58,7 +63,7 @@
 //! Two pieces of memory from `get_memory` cannot be alive at once (the second call may hand
 //! out the same bytes):
 //!
-//! ```compile_fail
+//! ```compile_fail,E0499
 //! let (mut w, _r) = ringpipe::pipe(Default::default());
 //! let a = w.try_get_memory(1).unwrap();
 //! let b = w.try_get_memory(1).unwrap();
@@ -75,14 +80,14 @@
 //! Nor can that memory be used after the writer completes (its chunk may go back to the pool)
 //! or is dropped:
 //!
-//! ```compile_fail
+//! ```compile_fail,E0499
 //! let (mut w, _r) = ringpipe::pipe(Default::default());
 //! let buf = w.try_get_memory(1).unwrap();
 //! w.complete();
 //! buf[0] = 1;
 //! ```
 //!
-//! ```compile_fail
+//! ```compile_fail,E0505
 //! let (mut w, _r) = ringpipe::pipe(Default::default());
 //! let buf = w.try_get_memory(1).unwrap();
 //! drop(w);
@@ -92,7 +97,7 @@
 //! A read result, and the sequence in it, cannot outlive the reader (the chunks it points into
 //! are the reader's to give back):
 //!
-//! ```compile_fail
+//! ```compile_fail,E0505
 //! let (mut w, mut r) = ringpipe::pipe(Default::default());
 //! w.write_all_blocking(b"x").unwrap();
 //! let buf = r.try_read().unwrap().unwrap().buffer();
@@ -110,12 +115,12 @@
 //!
 //! The halves are not `Clone`:
 //!
-//! ```compile_fail
+//! ```compile_fail,E0599
 //! let (w, _r) = ringpipe::pipe(Default::default());
 //! let w2 = w.clone();
 //! ```
 //!
-//! ```compile_fail
+//! ```compile_fail,E0599
 //! let (_w, r) = ringpipe::pipe(Default::default());
 //! let r2 = r.clone();
 //! ```
