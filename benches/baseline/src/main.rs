@@ -1,0 +1,934 @@
+//! Before/after: the ringpipe cells of `bench_report` over two builds of the crate in one
+//! process, `ringpipe_base` (an old commit, unpacked by `run.sh` into `target/ringpipe-base`)
+//! and `ringpipe` (the working tree), interleaved run by run; reports new ÷ old per cell in
+//! `target/ringpipe-bench/baseline.md`.
+//!
+//! ```sh
+//! bash benches/baseline/run.sh <old-commit>                 # full: 5 pairs of runs per cell
+//! bash benches/baseline/run.sh <old-commit> --quick         # 3 pairs, 1/16 of the volume
+//! bash benches/baseline/run.sh <old-commit> --only spin,x2 --sizes 64 --reps 9
+//! ```
+//!
+//! Workloads, volumes, trips and configurations are those of `bench_report` (and its
+//! `benches/common`): every byte verified, producer on core 0 and consumer on core 1. For each
+//! cell and variant, repetition `i` runs old and new back to back, in alternating order (old
+//! first in one pair, new first in the next), so that drift and bursts of noise on a shared
+//! machine hit both builds alike; a pair during which other processes kept more than 0.3 cores
+//! busy is redone (up to twice).
+//!
+//! Both builds are driven through the same adapter, written once (`ringpipe_adapter!`) and
+//! instantiated for each crate; it uses only API both versions have (see the macro).
+
+// The async adapters spell out `-> impl Future + Send` like the traits they implement.
+#![allow(clippy::manual_async_fn)]
+
+#[path = "../../common/mod.rs"]
+mod common;
+
+use common::{
+    async_stream, blocking_stream, fmt_ns, human, median, pcts, pingpong_async, pingpong_blocking,
+    pingpong_spin, spin_stream, AsyncMode, Pcts, Run, Spec, Trips, CAPS, SIZES, SPIN,
+};
+use std::fmt::Write as _;
+use std::time::Instant;
+
+// ---------------------------------------------------------------------------------------------
+// The two builds behind one adapter
+
+/// The configurations `bench_report` gives ringpipe (see `benches/common/peers.rs`); every one
+/// has capacity = pause threshold = the cell's capacity and the default chunk size.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Cfg {
+    /// `ringpipe` in the blocking and async tables: default options (adaptive spin, `Auto`
+    /// fences).
+    Default,
+    /// `ringpipe+spin`: `SpinWait::Fixed(SPIN)` (= `spin_before_park(SPIN)`), `Auto` fences
+    /// (hence asymmetric).
+    Spin,
+    /// `ringpipe-nospin`: `SpinWait::Never`.
+    NoSpin,
+    /// `ringpipe` in the spin tables: `WakeFences::Asymmetric`, as a busy-polling user
+    /// configures it.
+    Asymmetric,
+    /// `ringpipe-symmetric` in the spin tables: `WakeFences::Symmetric`.
+    Symmetric,
+}
+
+/// One build of the crate.
+trait Build: 'static {
+    type Tx: common::SpinTx + common::BlockTx + common::AsyncTx;
+    type Rx: common::SpinRx + common::BlockRx + common::AsyncRx;
+    fn pipe(cap: usize, cfg: Cfg) -> (Self::Tx, Self::Rx);
+}
+
+/// The adapter of `benches/common/peers.rs` (`RpTx`/`RpRx`), for the crate `$krate`. It relies
+/// on: `pipe`, `PipeOptions::builder()` with `capacity`, `pause_writer_threshold`, `spin_wait`,
+/// `wake_fences`, `build`; `SpinWait::{Never, Fixed}`; `WakeFences::{Auto, Symmetric,
+/// Asymmetric}`; the types `PipeOptions`, `PipeWriter`, `PipeReader`; the writer's
+/// `max_memory`, `try_get_memory` (and `WriteError::Full`), `advance`, `commit`, `write_all`,
+/// `write_all_blocking`; the reader's `try_read`, `read`, `read_blocking`, `advance_to`; and
+/// `buffer()` of a read result, with `chunks`, `len` and `end` of its sequence. If a later
+/// version renames one of these, adapt here (both instances must stay the same code).
+macro_rules! ringpipe_adapter {
+    ($module:ident, $krate:ident) => {
+        mod $module {
+            use super::common::{AsyncRx, AsyncTx, BlockRx, BlockTx, Checker, SpinRx, SpinTx};
+            use super::Cfg;
+            use ::$krate as rp;
+            use std::future::Future;
+
+            pub struct Build;
+
+            pub struct Tx {
+                w: rp::PipeWriter,
+                max: usize,
+            }
+
+            pub struct Rx(rp::PipeReader);
+
+            pub fn options(cap: usize, cfg: Cfg) -> rp::PipeOptions {
+                let b = rp::PipeOptions::builder()
+                    .capacity(cap)
+                    .pause_writer_threshold(cap);
+                let b = match cfg {
+                    Cfg::Default => b.wake_fences(rp::WakeFences::Auto),
+                    Cfg::Spin => b
+                        .wake_fences(rp::WakeFences::Auto)
+                        .spin_wait(rp::SpinWait::Fixed(super::SPIN)),
+                    Cfg::NoSpin => b.spin_wait(rp::SpinWait::Never),
+                    Cfg::Asymmetric => b.wake_fences(rp::WakeFences::Asymmetric),
+                    Cfg::Symmetric => b.wake_fences(rp::WakeFences::Symmetric),
+                };
+                b.build().expect("valid ringpipe options")
+            }
+
+            impl super::Build for Build {
+                type Tx = Tx;
+                type Rx = Rx;
+                fn pipe(cap: usize, cfg: Cfg) -> (Tx, Rx) {
+                    let (w, r) = rp::pipe(options(cap, cfg));
+                    let max = w.max_memory();
+                    (Tx { w, max }, Rx(r))
+                }
+            }
+
+            impl SpinTx for Tx {
+                #[inline]
+                fn try_send(&mut self, src: &[u8]) -> usize {
+                    let n = src.len().min(self.max);
+                    match self.w.try_get_memory(n) {
+                        Ok(buf) => {
+                            buf[..n].copy_from_slice(&src[..n]);
+                            self.w.advance(n);
+                            self.w.commit();
+                            n
+                        }
+                        Err(rp::WriteError::Full { .. }) => 0,
+                        Err(e) => panic!("ringpipe write: {e}"),
+                    }
+                }
+            }
+
+            impl SpinRx for Rx {
+                #[inline]
+                fn try_recv(&mut self, chk: &mut Checker) -> usize {
+                    let (n, end) = match self.0.try_read() {
+                        Ok(Some(res)) => {
+                            let buf = res.buffer();
+                            for c in buf.chunks() {
+                                chk.check(c);
+                            }
+                            (buf.len(), buf.end())
+                        }
+                        Ok(None) => return 0,
+                        Err(e) => panic!("ringpipe read: {e}"),
+                    };
+                    self.0.advance_to(end, end).expect("advance_to");
+                    n
+                }
+            }
+
+            impl BlockTx for Tx {
+                #[inline]
+                fn send(&mut self, src: &[u8]) {
+                    self.w.write_all_blocking(src).expect("ringpipe write_all");
+                }
+            }
+
+            impl BlockRx for Rx {
+                #[inline]
+                fn recv(&mut self, chk: &mut Checker) -> usize {
+                    let (n, end) = {
+                        let res = self.0.read_blocking().expect("ringpipe read");
+                        let buf = res.buffer();
+                        for c in buf.chunks() {
+                            chk.check(c);
+                        }
+                        (buf.len(), buf.end())
+                    };
+                    self.0.advance_to(end, end).expect("advance_to");
+                    n
+                }
+            }
+
+            impl AsyncTx for Tx {
+                fn send<'a>(&'a mut self, src: &'a [u8]) -> impl Future<Output = ()> + Send + 'a {
+                    async move {
+                        self.w.write_all(src).await.expect("ringpipe write_all");
+                    }
+                }
+            }
+
+            impl AsyncRx for Rx {
+                fn recv<'a>(
+                    &'a mut self,
+                    chk: &'a mut Checker,
+                ) -> impl Future<Output = usize> + Send + 'a {
+                    async move {
+                        let (n, end) = {
+                            let res = self.0.read().await.expect("ringpipe read");
+                            let buf = res.buffer();
+                            for c in buf.chunks() {
+                                chk.check(c);
+                            }
+                            (buf.len(), buf.end())
+                        };
+                        self.0.advance_to(end, end).expect("advance_to");
+                        n
+                    }
+                }
+            }
+        }
+    };
+}
+
+ringpipe_adapter!(old, ringpipe_base);
+ringpipe_adapter!(new, ringpipe);
+
+// ---------------------------------------------------------------------------------------------
+// Workloads
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Kind {
+    Spin,
+    Blocking,
+    Async(AsyncMode),
+}
+
+fn stream<B: Build>(kind: Kind, cfg: Cfg, spec: &Spec, cap: usize) -> Run {
+    let (t, r) = B::pipe(cap, cfg);
+    match kind {
+        Kind::Spin => spin_stream(t, r, spec),
+        Kind::Blocking => blocking_stream(t, r, spec),
+        Kind::Async(mode) => async_stream(mode, t, r, spec),
+    }
+}
+
+/// The ring of every ping-pong pipe, as in `bench_report`.
+const PING_CAP: usize = 64 << 10;
+
+fn pingpong<B: Build>(kind: Kind, cfg: Cfg, trips: usize) -> Trips {
+    let ((t1, r1), (t2, r2)) = (B::pipe(PING_CAP, cfg), B::pipe(PING_CAP, cfg));
+    match kind {
+        Kind::Spin => pingpong_spin((t1, r2), (r1, t2), trips, true),
+        Kind::Blocking => pingpong_blocking((t1, r2), (r1, t2), trips, true),
+        Kind::Async(mode) => pingpong_async(mode, (t1, r2), (r1, t2), trips, true),
+    }
+}
+
+/// A group of cells: a table of `bench_report` (or a group of its ping-pong table).
+struct Group {
+    /// The `--only` name.
+    key: &'static str,
+    title: String,
+    kind: Kind,
+    variants: Vec<(&'static str, Cfg)>,
+}
+
+fn groups() -> Vec<Group> {
+    let full = vec![
+        ("ringpipe", Cfg::Default),
+        ("ringpipe+spin", Cfg::Spin),
+        ("ringpipe-nospin", Cfg::NoSpin),
+    ];
+    let mut v = vec![
+        Group {
+            key: "spin",
+            title: "spin: two threads busy-polling (`try_get_memory`/`advance`/`commit`, \
+                    `try_read`/`advance_to`)"
+                .into(),
+            kind: Kind::Spin,
+            variants: vec![
+                ("ringpipe", Cfg::Asymmetric),
+                ("ringpipe-symmetric", Cfg::Symmetric),
+            ],
+        },
+        Group {
+            key: "blocking",
+            title: "blocking: two threads (`write_all_blocking`/`read_blocking`)".into(),
+            kind: Kind::Blocking,
+            variants: full.clone(),
+        },
+    ];
+    for mode in AsyncMode::ALL {
+        let mut variants = full.clone();
+        if mode == AsyncMode::Single {
+            // As in bench_report: a fixed spin on one thread only delays the other task.
+            variants.retain(|&(_, c)| c != Cfg::Spin);
+        }
+        v.push(Group {
+            key: mode.name(),
+            title: format!(
+                "async {}: {} (`write_all().await`/`read().await`)",
+                mode.name(),
+                mode.describe()
+            ),
+            kind: Kind::Async(mode),
+            variants,
+        });
+    }
+    v
+}
+
+// ---------------------------------------------------------------------------------------------
+// Interference (as in bench_report): how much CPU other processes took during a pair of runs.
+
+#[derive(Clone, Copy)]
+struct CpuSnap {
+    busy: u64,
+    ours: u64,
+    at: Instant,
+}
+
+fn cpu_snap() -> CpuSnap {
+    let busy = std::fs::read_to_string("/proc/stat")
+        .ok()
+        .and_then(|s| {
+            let v: Vec<u64> = s
+                .lines()
+                .next()?
+                .split_whitespace()
+                .skip(1)
+                .filter_map(|x| x.parse().ok())
+                .collect();
+            // user nice system idle iowait irq softirq steal ...
+            Some(
+                v.iter().sum::<u64>()
+                    - v.get(3).copied().unwrap_or(0)
+                    - v.get(4).copied().unwrap_or(0),
+            )
+        })
+        .unwrap_or(0);
+    let ours = std::fs::read_to_string("/proc/self/stat")
+        .ok()
+        .and_then(|s| {
+            let rest = &s[s.rfind(')')? + 2..];
+            let f: Vec<&str> = rest.split_whitespace().collect();
+            Some(f.get(11)?.parse::<u64>().ok()? + f.get(12)?.parse::<u64>().ok()?)
+        })
+        .unwrap_or(0);
+    CpuSnap {
+        busy,
+        ours,
+        at: Instant::now(),
+    }
+}
+
+/// The average number of cores other processes kept busy between two snapshots.
+fn others_cores(a: CpuSnap, b: CpuSnap) -> f64 {
+    // SAFETY: sysconf has no preconditions.
+    let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) }.max(1) as f64;
+    let secs = (b.at - a.at).as_secs_f64().max(1e-3);
+    let other = b.busy.saturating_sub(a.busy) as f64 - b.ours.saturating_sub(a.ours) as f64;
+    (other / hz / secs).max(0.0)
+}
+
+/// A pair is redone (at most `ATTEMPTS - 1` times) when others kept more cores busy than this.
+const DISTURBED: f64 = 0.3;
+const ATTEMPTS: usize = 3;
+
+/// Interference over a group's accepted pairs.
+#[derive(Default)]
+struct Noise {
+    others_sum: f64,
+    pairs: usize,
+    redone: usize,
+}
+
+impl Noise {
+    fn others(&self) -> f64 {
+        self.others_sum / self.pairs.max(1) as f64
+    }
+}
+
+/// Runs old and new back to back, old first when `old_first`; redoes both while other
+/// processes disturbed them.
+fn pair<T>(noise: &mut Noise, old_first: bool, old: impl Fn() -> T, new: impl Fn() -> T) -> (T, T) {
+    for attempt in 0..ATTEMPTS {
+        let a = cpu_snap();
+        let (o, n) = if old_first {
+            let o = old();
+            (o, new())
+        } else {
+            let n = new();
+            (old(), n)
+        };
+        let others = others_cores(a, cpu_snap());
+        if others <= DISTURBED || attempt + 1 == ATTEMPTS {
+            noise.others_sum += others;
+            noise.pairs += 1;
+            return (o, n);
+        }
+        noise.redone += 1;
+    }
+    unreachable!("the last attempt returns")
+}
+
+// ---------------------------------------------------------------------------------------------
+// Options
+
+struct Opts {
+    quick: bool,
+    reps: usize,
+    only: Option<Vec<String>>,
+    sizes: Vec<usize>,
+    caps: Vec<usize>,
+    trips: usize,
+    out: std::path::PathBuf,
+}
+
+const USAGE: &str = "usage: bash benches/baseline/run.sh <old-commit> [--quick] [--reps N] \
+     [--only spin,blocking,async,x2,mt2,ct1,pingpong] [--sizes 64,1K,16K] [--caps 64K,1M] \
+     [--trips N] [--out FILE]";
+
+/// "64", "1K", "16KiB", "1M" -> bytes.
+fn parse_bytes(s: &str) -> usize {
+    let s = s.trim();
+    let t = s.trim_end_matches("iB").trim_end_matches('B').trim();
+    let (num, mul) = match t.chars().last() {
+        Some('K' | 'k') => (&t[..t.len() - 1], 1 << 10),
+        Some('M' | 'm') => (&t[..t.len() - 1], 1 << 20),
+        _ => (t, 1),
+    };
+    num.trim()
+        .parse::<usize>()
+        .unwrap_or_else(|_| panic!("not a size: {s:?} (64, 1K, 16K, 1M)"))
+        * mul
+}
+
+impl Opts {
+    fn parse() -> Opts {
+        let mut o = Opts {
+            quick: false,
+            reps: 0,
+            only: None,
+            sizes: SIZES.to_vec(),
+            caps: CAPS.to_vec(),
+            trips: 0,
+            out: std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("../../target/ringpipe-bench/baseline.md"),
+        };
+        let mut args = std::env::args().skip(1);
+        let list = |v: Option<String>, what: &str| -> Vec<String> {
+            v.unwrap_or_else(|| panic!("{what} needs a value ({USAGE})"))
+                .split(',')
+                .map(|s| s.trim().to_string())
+                .filter(|s| !s.is_empty())
+                .collect()
+        };
+        while let Some(a) = args.next() {
+            match a.as_str() {
+                "--quick" => o.quick = true,
+                "--reps" => o.reps = args.next().and_then(|v| v.parse().ok()).expect("--reps N"),
+                "--trips" => o.trips = args.next().and_then(|v| v.parse().ok()).expect("--trips N"),
+                "--only" => o.only = Some(list(args.next(), "--only")),
+                "--sizes" => {
+                    o.sizes = list(args.next(), "--sizes")
+                        .iter()
+                        .map(|s| parse_bytes(s))
+                        .collect()
+                }
+                "--caps" => {
+                    o.caps = list(args.next(), "--caps")
+                        .iter()
+                        .map(|s| parse_bytes(s))
+                        .collect()
+                }
+                "--out" => o.out = args.next().expect("--out FILE").into(),
+                "-h" | "--help" => {
+                    println!("{USAGE}");
+                    std::process::exit(0);
+                }
+                other => panic!("unknown argument {other:?}\n{USAGE}"),
+            }
+        }
+        if let Some(only) = &o.only {
+            const KNOWN: [&str; 7] = ["spin", "blocking", "async", "x2", "mt2", "ct1", "pingpong"];
+            for p in only {
+                assert!(
+                    KNOWN.contains(&p.as_str()),
+                    "--only: unknown part {p:?} (known: {})",
+                    KNOWN.join(",")
+                );
+            }
+        }
+        for &s in &o.sizes {
+            assert!(
+                s > 0 && s <= common::MAX_MSG,
+                "--sizes: {s} is not in 1..={}",
+                common::MAX_MSG
+            );
+        }
+        if o.reps == 0 {
+            o.reps = if o.quick { 3 } else { 5 };
+        }
+        if o.trips == 0 {
+            o.trips = if o.quick { 20_000 } else { 100_000 };
+        }
+        o
+    }
+
+    /// Whether the group `key` runs: `--only` names it, or `async` and it is an async mode.
+    fn wants(&self, key: &str) -> bool {
+        self.only.as_ref().map_or(true, |v| {
+            v.iter().any(|p| {
+                p == key || (p == "async" && AsyncMode::ALL.iter().any(|m| m.name() == key))
+            })
+        })
+    }
+
+    /// Bytes per run of a streaming cell: bench_report's volumes.
+    fn volume(&self, kind: Kind, size: usize) -> u64 {
+        let full: u64 = match (kind, size) {
+            (Kind::Spin, s) if s <= 64 => 256 << 20,
+            (Kind::Spin, s) if s <= 1024 => 1 << 30,
+            (Kind::Spin, _) => 4 << 30,
+            (_, s) if s <= 64 => 64 << 20,
+            (_, s) if s <= 1024 => 512 << 20,
+            _ => 2 << 30,
+        };
+        if self.quick {
+            full / 16
+        } else {
+            full
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Measuring
+
+/// One cell: median GB/s of each build and the paired ratios (new ÷ old of each pair).
+struct StreamRow {
+    cap: usize,
+    size: usize,
+    variant: &'static str,
+    old: f64,
+    new: f64,
+    paired: Vec<f64>,
+}
+
+struct StreamTable {
+    key: &'static str,
+    title: String,
+    rows: Vec<StreamRow>,
+    noise: Noise,
+}
+
+fn run_streams(opts: &Opts, g: &Group) -> StreamTable {
+    let mut noise = Noise::default();
+    let mut rows = Vec::new();
+    for &cap in &opts.caps {
+        for &size in &opts.sizes {
+            let spec = Spec::plain(size, opts.volume(g.kind, size));
+            let mut samples = vec![(Vec::new(), Vec::new()); g.variants.len()];
+            for rep in 0..opts.reps {
+                for (i, &(_, cfg)) in g.variants.iter().enumerate() {
+                    let (o, n) = pair(
+                        &mut noise,
+                        (rep + i) % 2 == 0,
+                        || stream::<old::Build>(g.kind, cfg, &spec, cap).gbps(),
+                        || stream::<new::Build>(g.kind, cfg, &spec, cap).gbps(),
+                    );
+                    samples[i].0.push(o);
+                    samples[i].1.push(n);
+                }
+            }
+            for (&(variant, _), (o, n)) in g.variants.iter().zip(samples.iter_mut()) {
+                let paired: Vec<f64> = o.iter().zip(n.iter()).map(|(o, n)| n / o).collect();
+                let row = StreamRow {
+                    cap,
+                    size,
+                    variant,
+                    old: median(o),
+                    new: median(n),
+                    paired,
+                };
+                eprintln!(
+                    "  {:<8} cap {:>7} write {:>6} {:<18} old {:>7.2} GB/s  new {:>7.2} GB/s  new/old {:.3}",
+                    g.key,
+                    human(cap),
+                    human(size),
+                    variant,
+                    row.old,
+                    row.new,
+                    row.new / row.old
+                );
+                rows.push(row);
+            }
+        }
+    }
+    StreamTable {
+        key: g.key,
+        title: g.title.clone(),
+        rows,
+        noise,
+    }
+}
+
+/// One ping-pong variant: the pooled round trips of each build, and the paired p50 ratios.
+struct LatRow {
+    group: String,
+    variant: &'static str,
+    old: Pcts,
+    new: Pcts,
+    paired_p50: Vec<f64>,
+}
+
+fn run_pingpong(opts: &Opts, gs: &[Group]) -> (Vec<LatRow>, Noise) {
+    let mut noise = Noise::default();
+    let per_round = opts.trips.div_ceil(opts.reps);
+    let cells: Vec<(String, Kind, &'static str, Cfg)> = gs
+        .iter()
+        .flat_map(|g| {
+            let name = match g.kind {
+                Kind::Async(m) => format!("async {}", m.name()),
+                _ => g.key.to_string(),
+            };
+            g.variants
+                .iter()
+                .map(move |&(v, c)| (name.clone(), g.kind, v, c))
+        })
+        .collect();
+    let mut all = vec![(Vec::new(), Vec::new(), Vec::new()); cells.len()];
+    for rep in 0..opts.reps {
+        for (i, &(_, kind, _, cfg)) in cells.iter().enumerate() {
+            let (mut o, mut n) = pair(
+                &mut noise,
+                (rep + i) % 2 == 0,
+                || pingpong::<old::Build>(kind, cfg, per_round).latencies_ns,
+                || pingpong::<new::Build>(kind, cfg, per_round).latencies_ns,
+            );
+            let (po, pn) = (pcts(&mut o).p50, pcts(&mut n).p50);
+            all[i].2.push(pn as f64 / po.max(1) as f64);
+            all[i].0.extend(o);
+            all[i].1.extend(n);
+        }
+    }
+    let rows = cells
+        .into_iter()
+        .zip(all)
+        .map(|((group, _, variant, _), (mut o, mut n, paired_p50))| {
+            let row = LatRow {
+                group,
+                variant,
+                old: pcts(&mut o),
+                new: pcts(&mut n),
+                paired_p50,
+            };
+            eprintln!(
+                "  pingpong {:<10} {:<18} p50 old {:>9} new {:>9} ({:.3})  p99 old {:>9} new {:>9} ({:.3})",
+                row.group,
+                row.variant,
+                fmt_ns(row.old.p50 as f64),
+                fmt_ns(row.new.p50 as f64),
+                row.new.p50 as f64 / row.old.p50.max(1) as f64,
+                fmt_ns(row.old.p99 as f64),
+                fmt_ns(row.new.p99 as f64),
+                row.new.p99 as f64 / row.old.p99.max(1) as f64,
+            );
+            row
+        })
+        .collect();
+    (rows, noise)
+}
+
+// ---------------------------------------------------------------------------------------------
+// The report
+
+/// How much slower than old a cell may be before it is flagged.
+const TOLERANCE: f64 = 0.03;
+
+/// A cell's verdict from its slowdown (how much longer new takes than old, as a fraction).
+fn verdict(slowdown: f64) -> String {
+    if slowdown > TOLERANCE {
+        format!("**{:.1}% slower**", slowdown * 100.0)
+    } else if slowdown < -TOLERANCE {
+        format!("{:.1}% faster", -slowdown * 100.0)
+    } else {
+        "within 3%".to_string()
+    }
+}
+
+fn range(v: &[f64]) -> String {
+    let lo = v.iter().copied().fold(f64::INFINITY, f64::min);
+    let hi = v.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    format!("{lo:.3}–{hi:.3}")
+}
+
+/// Every flagged cell (name, slowdown), for the summary.
+type Flags = Vec<(String, f64)>;
+
+fn stream_md(t: &StreamTable, flags: &mut Flags, worst: &mut Option<(String, f64)>) -> String {
+    let mut s = String::new();
+    let _ = writeln!(
+        s,
+        "### {}\n\nOther processes kept {:.2} cores busy on average during the {} accepted pairs; \
+         {} pairs redone because they took more than {DISTURBED}.\n\n\
+         | write | capacity | variant | old GB/s | new GB/s | **new ÷ old** | paired new ÷ old (min–max) | verdict |\n\
+         |---|---|---|---:|---:|---:|---:|---|",
+        t.title,
+        t.noise.others(),
+        t.noise.pairs,
+        t.noise.redone
+    );
+    for r in &t.rows {
+        let ratio = r.new / r.old;
+        // Throughput: new takes old/new as long.
+        let slowdown = 1.0 / ratio - 1.0;
+        let name = format!(
+            "{} {} into {} {}",
+            t.key,
+            human(r.size),
+            human(r.cap),
+            r.variant
+        );
+        note(flags, worst, name, slowdown);
+        let _ = writeln!(
+            s,
+            "| {} | {} | {} | {:.2} | {:.2} | **{:.3}** | {} | {} |",
+            human(r.size),
+            human(r.cap),
+            r.variant,
+            r.old,
+            r.new,
+            ratio,
+            range(&r.paired),
+            verdict(slowdown)
+        );
+    }
+    s
+}
+
+fn note(flags: &mut Flags, worst: &mut Option<(String, f64)>, name: String, slowdown: f64) {
+    if worst.as_ref().map_or(true, |w| slowdown > w.1) {
+        *worst = Some((name.clone(), slowdown));
+    }
+    if slowdown > TOLERANCE {
+        flags.push((name, slowdown));
+    }
+}
+
+fn lat_md(
+    rows: &[LatRow],
+    noise: &Noise,
+    trips: usize,
+    reps: usize,
+    flags: &mut Flags,
+    worst: &mut Option<(String, f64)>,
+) -> String {
+    let mut s = String::new();
+    let _ = writeln!(
+        s,
+        "### ping-pong: 64-byte round trip through two {} rings ({trips} trips per build and \
+         variant, in {reps} interleaved rounds, every trip timed)\n\n\
+         Lower is better: a ratio above 1 is slower. The verdict is on p50 (p99 and p99.9 of a \
+         shared VM move by more than 3% between identical builds). Other processes kept {:.2} \
+         cores busy on average during the {} accepted pairs of rounds; {} redone.\n\n\
+         | mode | variant | old p50 | new p50 | **p50 new ÷ old** | paired p50 ratio (min–max) | old p99 | new p99 | p99 new ÷ old | old p99.9 | new p99.9 | verdict (p50) |\n\
+         |---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|",
+        human(PING_CAP),
+        noise.others(),
+        noise.pairs,
+        noise.redone
+    );
+    for r in rows {
+        let p50 = r.new.p50 as f64 / r.old.p50.max(1) as f64;
+        let p99 = r.new.p99 as f64 / r.old.p99.max(1) as f64;
+        let slowdown = p50 - 1.0;
+        note(
+            flags,
+            worst,
+            format!("ping-pong {} {} p50", r.group, r.variant),
+            slowdown,
+        );
+        let _ = writeln!(
+            s,
+            "| {} | {} | {} | {} | **{:.3}** | {} | {} | {} | {:.3} | {} | {} | {} |",
+            r.group,
+            r.variant,
+            fmt_ns(r.old.p50 as f64),
+            fmt_ns(r.new.p50 as f64),
+            p50,
+            range(&r.paired_p50),
+            fmt_ns(r.old.p99 as f64),
+            fmt_ns(r.new.p99 as f64),
+            p99,
+            fmt_ns(r.old.p999 as f64),
+            fmt_ns(r.new.p999 as f64),
+            verdict(slowdown)
+        );
+    }
+    s
+}
+
+fn loadavg() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .map(|s| s.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
+        .unwrap_or_else(|_| "?".into())
+}
+
+fn main() {
+    // As bench_report: keep freed memory in the process (no munmap of large blocks, no heap
+    // trimming); on the shared VM memory given back to the system slows both vCPUs down.
+    #[cfg(target_env = "gnu")]
+    // SAFETY: mallopt only changes glibc's allocation policy; called before any other thread.
+    unsafe {
+        libc::mallopt(libc::M_MMAP_THRESHOLD, 1 << 30);
+        libc::mallopt(libc::M_TRIM_THRESHOLD, i32::MAX);
+    }
+    let opts = Opts::parse();
+    let env = |k: &str, d: &str| std::env::var(k).unwrap_or_else(|_| d.to_string());
+    let old_desc = env(
+        "RINGPIPE_BASELINE_OLD",
+        "ringpipe_base (target/ringpipe-base)",
+    );
+    let new_desc = env("RINGPIPE_BASELINE_NEW", "ringpipe (working tree)");
+    let profile = env("RINGPIPE_BASELINE_PROFILE", "");
+    let load_start = loadavg();
+    let started = Instant::now();
+    eprintln!(
+        "baseline: old = {old_desc}; new = {new_desc}; {} mode, {} interleaved pairs per cell, \
+         load average {load_start}",
+        if opts.quick { "quick" } else { "full" },
+        opts.reps
+    );
+
+    // Warm-up: fault in both builds' global chunk pools and the threads' first allocations.
+    let warm = Spec::plain(16 << 10, 16 << 20);
+    for _ in 0..2 {
+        stream::<old::Build>(Kind::Blocking, Cfg::Default, &warm, 1 << 20);
+        stream::<new::Build>(Kind::Blocking, Cfg::Default, &warm, 1 << 20);
+    }
+
+    let gs = groups();
+    let mut tables = Vec::new();
+    for g in &gs {
+        if opts.wants(g.key) {
+            eprintln!("{} ...", g.title);
+            tables.push(run_streams(&opts, g));
+        }
+    }
+    let lat = opts.wants("pingpong").then(|| {
+        eprintln!("ping-pong ...");
+        run_pingpong(&opts, &gs)
+    });
+
+    let (mut flags, mut worst) = (Flags::new(), None);
+    let mut body = String::new();
+    for t in &tables {
+        body += &stream_md(t, &mut flags, &mut worst);
+        body += "\n";
+    }
+    if let Some((rows, noise)) = &lat {
+        body += &lat_md(
+            rows,
+            noise,
+            opts.reps * opts.trips.div_ceil(opts.reps),
+            opts.reps,
+            &mut flags,
+            &mut worst,
+        );
+    }
+
+    let cells = tables.iter().map(|t| t.rows.len()).sum::<usize>()
+        + lat.as_ref().map_or(0, |(r, _)| r.len());
+    let mut md = String::new();
+    let _ = writeln!(
+        md,
+        "# ringpipe before/after\n\n\
+         - **old**: {old_desc} (crate `ringpipe_base`, built from `target/ringpipe-base`)\n\
+         - **new**: {new_desc} (crate `ringpipe`)\n\
+         - `bash benches/baseline/run.sh <old>{}` — {} mode: every cell runs old and new back to \
+           back {} times (old first in one pair, new first in the next), in one process, \
+           through the same adapter; throughput is the median of the {} runs of each build; \
+           volumes per run {} (spin) and {} (blocking, async) at 64 B / 1 KiB / 16 KiB writes; \
+           {} ping-pong trips per build and variant.\n\
+         - release profile: the root's{}; {} CPUs; load average {load_start} at the start, {} \
+           at the end; took {:.0} s.\n\
+         - **new ÷ old**: above 1 is faster for throughput, slower for latency. A cell is \
+           flagged when new is more than 3% slower than old. The paired ratios (one per pair \
+           of runs) show the noise: when their range spans 1, the difference is within it. \
+           Compare with a run of `run.sh HEAD` (old and new identical) for this machine's \
+           noise floor.\n",
+        std::env::args()
+            .skip(1)
+            .map(|a| format!(" {a}"))
+            .collect::<String>(),
+        if opts.quick { "quick" } else { "full" },
+        opts.reps,
+        opts.reps,
+        [64, 1024, 16384]
+            .map(|s| human(opts.volume(Kind::Spin, s) as usize))
+            .join(" / "),
+        [64, 1024, 16384]
+            .map(|s| human(opts.volume(Kind::Blocking, s) as usize))
+            .join(" / "),
+        opts.reps * opts.trips.div_ceil(opts.reps),
+        if profile.is_empty() {
+            String::new()
+        } else {
+            format!(" (`{profile}`)")
+        },
+        common::ncpus(),
+        loadavg(),
+        started.elapsed().as_secs_f64()
+    );
+    let _ = writeln!(md, "## Summary\n");
+    match &worst {
+        Some((name, w)) => {
+            let _ = writeln!(
+                md,
+                "{cells} cells; **{} flagged** (new more than 3% slower than old){}; worst: {name} \
+                 ({:+.1}% time).\n",
+                flags.len(),
+                if flags.is_empty() {
+                    String::new()
+                } else {
+                    format!(
+                        ": {}",
+                        flags
+                            .iter()
+                            .map(|(n, s)| format!("{n} ({:+.1}%)", s * 100.0))
+                            .collect::<Vec<_>>()
+                            .join("; ")
+                    )
+                },
+                w * 100.0
+            );
+        }
+        None => {
+            let _ = writeln!(md, "No cells ran (see `--only`, `--sizes`, `--caps`).\n");
+        }
+    }
+    md += "## Cells\n\n";
+    md += &body;
+
+    if let Some(dir) = opts.out.parent() {
+        std::fs::create_dir_all(dir).expect("create the report's directory");
+    }
+    std::fs::write(&opts.out, &md).expect("write the report");
+    println!("{md}");
+    let out = std::fs::canonicalize(&opts.out).unwrap_or(opts.out);
+    eprintln!("written to {}", out.display());
+}
