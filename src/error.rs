@@ -50,6 +50,14 @@ pub enum OptionsError {
         /// The pause threshold it must not exceed.
         pause: usize,
     },
+    /// A pool may keep at most [`MAX_RETAINED`](crate::MAX_RETAINED) idle chunks (its free
+    /// list is allocated up front).
+    Retention {
+        /// What was asked for.
+        max_retained: usize,
+        /// The most a pool may keep.
+        max: usize,
+    },
     /// A pool was given together with a different chunk size.
     PoolChunkSize {
         /// The pool's chunk size.
@@ -81,6 +89,10 @@ impl fmt::Display for OptionsError {
             OptionsError::ResumeThreshold { resume, pause } => write!(
                 f,
                 "resume threshold {resume} is out of range: it must be at least 1 and at most the pause threshold {pause}"
+            ),
+            OptionsError::Retention { max_retained, max } => write!(
+                f,
+                "a pool may keep at most {max} idle chunks, not {max_retained}: its free list is allocated up front"
             ),
             OptionsError::PoolChunkSize { pool, requested } => write!(
                 f,
@@ -118,6 +130,11 @@ pub enum WriteError {
     /// data than it holds (it has examined everything and consumed too little). The reader gets
     /// [`ReadError::WouldDeadlock`] at the same time.
     WouldDeadlock,
+    /// (`get_memory` and its forms) the wait for room was ended by
+    /// [`PipeCanceller::cancel_pending_flush`](crate::PipeCanceller::cancel_pending_flush)
+    /// (.NET's `CancelPendingFlush` releases a writer held by backpressure). Nothing changed;
+    /// the writer may ask again.
+    Canceled,
 }
 
 impl WriteError {
@@ -148,6 +165,7 @@ impl fmt::Debug for WriteError {
                 .field("requested", requested)
                 .finish(),
             WriteError::WouldDeadlock => f.write_str("WouldDeadlock"),
+            WriteError::Canceled => f.write_str("Canceled"),
         }
     }
 }
@@ -167,6 +185,9 @@ impl fmt::Display for WriteError {
             WriteError::WouldDeadlock => f.write_str(
                 "the pipe is full and the reader is waiting for more data than it holds: waiting would never end",
             ),
+            WriteError::Canceled => {
+                f.write_str("the wait for room was canceled by cancel_pending_flush")
+            }
         }
     }
 }

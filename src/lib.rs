@@ -182,7 +182,7 @@ pub use options::{
     PipeOptions, PipeOptionsBuilder, SpinWait, WakeFences, DEFAULT_CAPACITY, DEFAULT_CHUNK_SIZE,
     DEFAULT_PAUSE_THRESHOLD, DEFAULT_SPIN_WAIT, MAX_SLOTS,
 };
-pub use pool::{ChunkPool, MAX_CHUNK_SIZE};
+pub use pool::{ChunkPool, MAX_CHUNK_SIZE, MAX_RETAINED};
 pub use reader::{PipeReader, Read, ReadResult, WriterCompletion};
 pub use sequence::{Chunks, Position, Sequence};
 pub use writer::{Flush, FlushResult, GetMemory, PipeWriter, ReaderCompletion};
@@ -335,8 +335,12 @@ impl PipeCanceller {
         self.shared.wake_reader();
     }
 
-    /// Makes the pending flush, or the next one, return with [`FlushResult::is_canceled`].
-    /// The flushed data stays committed; a paused writer stays paused. One-shot.
+    /// Makes the pending flush, or the next one, return with [`FlushResult::is_canceled`];
+    /// a writer waiting for room ([`get_memory`](PipeWriter::get_memory) and its forms) gets
+    /// [`WriteError::Canceled`] instead, and a [`write_all`](PipeWriter::write_all) returns
+    /// canceled with the count of bytes that went in. The flushed data stays committed; a
+    /// paused writer stays paused. One-shot: it ends one flush or one wait for room, whichever
+    /// comes first.
     pub fn cancel_pending_flush(&self) {
         // Ordering: AcqRel RMW; the writer observes it with an Acquire load.
         self.shared.state.fetch_or(FLUSH_CANCELED, Ordering::AcqRel);

@@ -22,6 +22,11 @@ const CHUNK_ALIGN: usize = 128;
 /// The largest chunk size a pool accepts (1 GiB).
 pub const MAX_CHUNK_SIZE: usize = 1 << 30;
 
+/// The most idle chunks a pool may keep (2^20). The free list that keeps them is allocated when
+/// the pool is created, two words per chunk it may keep (16 MiB at this bound on 64-bit
+/// targets), so the bound is checked before anything is allocated.
+pub const MAX_RETAINED: usize = 1 << 20;
+
 /// One chunk of memory, owned exclusively by whoever holds this value (the pool's free list,
 /// the writer that is filling it, or the ring slot that holds it until the reader releases it).
 pub(crate) struct Chunk {
@@ -157,12 +162,22 @@ impl fmt::Debug for ChunkPool {
 
 impl ChunkPool {
     /// A pool of chunks of `chunk_size` bytes that keeps up to `max_retained` idle chunks.
+    /// The free list for those is allocated here, two words per chunk (the chunks themselves
+    /// are allocated when pipes first need them).
     ///
     /// # Errors
-    /// [`OptionsError::ChunkSize`] if `chunk_size` is 0 or larger than [`MAX_CHUNK_SIZE`].
+    /// [`OptionsError::ChunkSize`] if `chunk_size` is 0 or larger than [`MAX_CHUNK_SIZE`];
+    /// [`OptionsError::Retention`] if `max_retained` is larger than [`MAX_RETAINED`]. Nothing
+    /// is allocated then.
     pub fn new(chunk_size: usize, max_retained: usize) -> Result<ChunkPool, OptionsError> {
         if chunk_size == 0 || chunk_size > MAX_CHUNK_SIZE {
             return Err(OptionsError::ChunkSize { chunk_size });
+        }
+        if max_retained > MAX_RETAINED {
+            return Err(OptionsError::Retention {
+                max_retained,
+                max: MAX_RETAINED,
+            });
         }
         Ok(ChunkPool {
             inner: Arc::new(PoolInner {
@@ -263,5 +278,37 @@ impl ChunkPool {
             // Ordering: Relaxed; statistics only.
             self.inner.live.fetch_sub(1, Ordering::Relaxed);
         }
+    }
+}
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use super::*;
+
+    /// Huge retention bounds used to panic ("capacity overflow") or abort the process (a free
+    /// list of 2^40 slots allocated up front); they are refused now, before anything is
+    /// allocated.
+    #[test]
+    fn huge_retention_is_refused_without_allocating() {
+        for max_retained in [usize::MAX, usize::MAX / 8, 1 << 40, MAX_RETAINED + 1] {
+            assert_eq!(
+                ChunkPool::new(16, max_retained).unwrap_err(),
+                OptionsError::Retention {
+                    max_retained,
+                    max: MAX_RETAINED
+                }
+            );
+        }
+        // The bound itself is accepted (a 16 MiB free list: skipped under Miri, where
+        // initialising it takes minutes).
+        if !cfg!(miri) {
+            let pool = ChunkPool::new(16, MAX_RETAINED).expect("the bound is allowed");
+            assert_eq!((pool.retained(), pool.allocated()), (0, 0));
+        }
+        // An invalid chunk size is reported first.
+        assert_eq!(
+            ChunkPool::new(0, usize::MAX).unwrap_err(),
+            OptionsError::ChunkSize { chunk_size: 0 }
+        );
     }
 }

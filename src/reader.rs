@@ -297,7 +297,14 @@ impl PipeReader {
             self.stop_waiting();
             return Poll::Ready(r.map(Some));
         }
-        if s & WRITER_WAITING_SPACE != 0 && self.writer_blocked() {
+        // R1 (reader half): a chunk the writer sealed after our release above (while we spun or
+        // announced the wait) is ours to give back now: the fence above pairs with the one
+        // after the writer's seal, so either we see the seal here or the writer sees our bit
+        // and wakes us.
+        if self.release_consumed() {
+            self.after_progress(false);
+        }
+        if s & WRITER_WAITING_SPACE != 0 && self.writer_blocked_after_release() {
             // The needs we just acquired may come from a wait newer than `s`: re-read the
             // tail, which now includes every commit made before those needs were stored.
             let t = self.shared.writer.tail.load(Ordering::Acquire);
@@ -317,6 +324,22 @@ impl PipeReader {
             sh.reader_wakes_writer();
         }
         Poll::Pending
+    }
+
+    /// As [`writer_blocked`](Self::writer_blocked), for a deadlock verdict: the writer's needs
+    /// are loaded first, then we give back what we can. A chunk sealed before those needs were
+    /// stored (they are stored after the writer's last seal) is then released, not held
+    /// against the writer.
+    fn writer_blocked_after_release(&mut self) -> bool {
+        let sh = &*self.shared;
+        // Ordering: Acquire, as in `writer_blocked`; also makes the writer's seals before its
+        // wait visible to `release_consumed` (P2 through this pair).
+        let need_head = sh.writer.need_head.load(Ordering::Acquire);
+        let need_released = sh.writer.need_released.load(Ordering::Acquire);
+        if self.release_consumed() {
+            self.after_progress(false);
+        }
+        self.head < need_head || self.chunk_seq < need_released
     }
 
     /// Whether a writer parked for room still lacks it, given our (exact) head and released.

@@ -15,9 +15,17 @@ use core::task::{Context, Poll};
 pub struct FlushResult {
     pub(crate) canceled: bool,
     pub(crate) completed: bool,
+    pub(crate) written: usize,
 }
 
 impl FlushResult {
+    /// How many bytes of [`write_all`](PipeWriter::write_all)'s data went into the pipe: all
+    /// of them, unless a [`cancel_pending_flush`](PipeCanceller::cancel_pending_flush) ended
+    /// its wait for room (then `is_canceled`) or the reader completed (then `is_completed`;
+    /// the bytes were dropped). 0 for a flush, which takes no data.
+    pub fn written(&self) -> usize {
+        self.written
+    }
     /// The flush was cut short by [`PipeCanceller::cancel_pending_flush`]. The data it
     /// committed is still in the pipe; the writer may still be paused.
     pub fn is_canceled(&self) -> bool {
@@ -262,12 +270,14 @@ impl PipeWriter {
                 need_released: if slot_ok { 0 } else { target + 1 - slots },
             });
         }
+        let mut sealed_consumed = false;
         if !in_chunk {
             if self.has_chunk {
                 // Seal: the reader learns where this chunk's data ends.
                 // Ordering: Release, pairs with P2 (reader's len load); also orders our last
                 // writes to the chunk before the reader gives it back to the pool.
                 sh.slot(self.seq).len.store(self.fill, Ordering::Release);
+                sealed_consumed = self.reader_parked_past(self.pos);
                 self.seq += 1;
                 self.fill = 0;
             }
@@ -282,7 +292,50 @@ impl PipeWriter {
         if self.waiting & WRITER_WAITING_SPACE != 0 {
             self.stop_waiting();
         }
+        if sealed_consumed {
+            // R1: the reader parked after consuming every byte of the chunk we just sealed, so
+            // it did not give it back; nobody else can. Wake it to do so (last, as every
+            // wake-up).
+            self.shared.writer_wakes_reader();
+        }
         Ok(self.granted)
+    }
+
+    /// R1 (writer half), right after sealing a chunk whose data ends at `end`: whether the
+    /// reader is parked with every byte of that chunk consumed. Such a chunk is released by
+    /// nobody while the reader waits (it gives chunks back in `advance_to` and before it
+    /// parks), and its slot may be the one the writer needs next.
+    fn reader_parked_past(&self, end: u64) -> bool {
+        if self.committed != end {
+            // Unflushed bytes in the chunk: the reader cannot have consumed them.
+            return false;
+        }
+        let sh = &*self.shared;
+        // W1-style pair with the reader's park: our seal (the len store) vs its READER_WAITING
+        // bit. Either we see the bit here, or its re-check after its heavy fence sees the seal
+        // and it releases the chunk itself.
+        fence_light(sh.asym);
+        // Ordering: Acquire, pairs with the reader's READER_WAITING RMW: its head stores before
+        // that wait are visible to the head load below.
+        let s = sh.state.load(Ordering::Acquire);
+        // Ordering: Acquire, pairs with P4.
+        s & READER_WAITING != 0 && sh.reader.head.load(Ordering::Acquire) >= end
+    }
+
+    /// R1 (writer half, at a deadlock verdict): whether the reader could give back the chunks
+    /// before slot `need_released` without any new data, i.e. it has consumed every byte of
+    /// chunk `need_released - 1`. Those chunks are sealed (`need_released <= seq`); their
+    /// lengths are ours, so we walk back from the start of the current chunk.
+    fn reader_can_release(&self, need_released: u64) -> bool {
+        let sh = &*self.shared;
+        debug_assert!(need_released <= self.seq);
+        let mut end = self.pos - self.fill as u64;
+        for seq in need_released..self.seq {
+            // Ordering: Relaxed; our own store (the seal), read back.
+            end -= sh.slot(seq).len.load(Ordering::Relaxed) as u64;
+        }
+        // Ordering: Acquire, pairs with P4.
+        sh.reader.head.load(Ordering::Acquire) >= end
     }
 
     /// Takes a chunk from the pool into slot `self.seq`.
@@ -382,7 +435,9 @@ impl PipeWriter {
     ///
     /// # Errors
     /// As [`try_get_memory`](Self::try_get_memory), except that instead of `Full` it waits;
-    /// [`WriteError::WouldDeadlock`] if the wait could never end.
+    /// [`WriteError::WouldDeadlock`] if the wait could never end; [`WriteError::Canceled`] if
+    /// [`cancel_pending_flush`](PipeCanceller::cancel_pending_flush) ended the wait (or was
+    /// called before it, with no flush since).
     pub fn get_memory(&mut self, size_hint: usize) -> GetMemory<'_> {
         GetMemory {
             writer: Some(self),
@@ -440,6 +495,10 @@ impl PipeWriter {
         let Some(cx) = cx else {
             return Poll::Ready(Err(WriteError::Full { requested: hint }));
         };
+        // Ordering: Acquire, pairs with the canceller's RMW (as in `flush_outcome`).
+        if self.take_flush_cancel(self.shared.state.load(Ordering::Acquire)) {
+            return Poll::Ready(Err(WriteError::Canceled));
+        }
         // Spin before parking, as the pipe's `SpinWait` says: cheap re-tries, no
         // registration, no fence.
         let mut spinner = self.spinner;
@@ -447,7 +506,10 @@ impl PipeWriter {
         let spun = spinner.spin(self.shared.spin, here, || match self.grant(hint) {
             Ok(n) => Some(Ok(n)),
             Err(GrantFail::Err(e)) => Some(Err(e)),
-            Err(GrantFail::Space { .. }) => None,
+            // Ordering: as above.
+            Err(GrantFail::Space { .. }) => self
+                .take_flush_cancel(self.shared.state.load(Ordering::Acquire))
+                .then_some(Err(WriteError::Canceled)),
         });
         self.spinner = spinner;
         if let Some(r) = spun {
@@ -476,13 +538,28 @@ impl PipeWriter {
         let s = sh.state.load(Ordering::Acquire);
         let wait_pos = sh.reader.wait_pos.load(Ordering::Acquire);
         // Room may have come between the first try and our WAITING bit.
-        match self.grant(hint) {
+        let need_released = match self.grant(hint) {
             Ok(n) => return Poll::Ready(Ok(n)),
             Err(GrantFail::Err(e)) => return Poll::Ready(Err(e)),
-            Err(GrantFail::Space { .. }) => {}
+            Err(GrantFail::Space {
+                need_head,
+                need_released,
+            }) => (need_head == 0).then_some(need_released),
+        };
+        if self.take_flush_cancel(s) {
+            return Poll::Ready(Err(WriteError::Canceled));
         }
         let sh = &*self.shared;
         if s & STALLED != 0 || (s & READER_WAITING != 0 && wait_pos > self.committed) {
+            if let Some(need_released) = need_released {
+                if self.reader_can_release(need_released) {
+                    // Not a deadlock: we lack only slots, and the reader holds chunks it has
+                    // consumed (sealed after it parked). Wake it to give them back; it wakes
+                    // us when it has (`after_progress`).
+                    self.shared.writer_wakes_reader();
+                    return Poll::Pending;
+                }
+            }
             // The reader waits for data we cannot commit without room, and we wait for room
             // the reader will not make without data (the `grant` above saw every head the
             // reader stored before it started waiting).
@@ -496,6 +573,19 @@ impl PipeWriter {
             return Poll::Ready(Err(WriteError::WouldDeadlock));
         }
         Poll::Pending
+    }
+
+    /// Consumes a pending `cancel_pending_flush` seen in the state snapshot `s` (one-shot:
+    /// it ends one flush or one wait for room, whichever comes first).
+    fn take_flush_cancel(&self, s: u32) -> bool {
+        if s & FLUSH_CANCELED == 0 {
+            return false;
+        }
+        // Ordering: AcqRel, as every RMW on `state`; only the writer clears this bit.
+        self.shared
+            .state
+            .fetch_and(!FLUSH_CANCELED, Ordering::AcqRel);
+        true
     }
 
     /// Clears the waiting bits this writer set (after a wait ends or is abandoned).
@@ -660,15 +750,14 @@ impl PipeWriter {
             self.enter_scratch();
             self.committed = self.pos;
             return Some(Ok(FlushResult {
-                canceled: false,
                 completed: true,
+                ..FlushResult::default()
             }));
         }
-        if s & FLUSH_CANCELED != 0 {
-            sh.state.fetch_and(!FLUSH_CANCELED, Ordering::AcqRel);
+        if self.take_flush_cancel(s) {
             return Some(Ok(FlushResult {
                 canceled: true,
-                completed: false,
+                ..FlushResult::default()
             }));
         }
         if !self.still_paused(s) {
@@ -771,7 +860,10 @@ impl PipeWriter {
 
     /// Copies all of `data` into the pipe, across as many chunks as needed, committing and
     /// waiting for room as it goes, then flushes (.NET `WriteAsync`). If the reader has
-    /// completed, returns at once with `is_completed` and copies nothing more.
+    /// completed, returns at once with `is_completed` and copies nothing more. A
+    /// [`cancel_pending_flush`](PipeCanceller::cancel_pending_flush) ends it where it is (in a
+    /// wait for room, or in the final flush) with `is_canceled`; what went in is committed, and
+    /// [`FlushResult::written`] says how much that was.
     ///
     /// # Errors
     /// [`WriteError::WriterCompleted`], [`WriteError::ReaderFailed`], or
@@ -791,7 +883,17 @@ impl PipeWriter {
                 Err(GrantFail::Space { .. }) => {
                     // Let the reader see what we have before waiting for it to make room.
                     self.commit();
-                    self.get_memory(1).await?.len()
+                    match self.get_memory(1).await {
+                        Ok(mem) => mem.len(),
+                        Err(WriteError::Canceled) => {
+                            return Ok(FlushResult {
+                                canceled: true,
+                                completed: false,
+                                written: data.len() - rest.len(),
+                            })
+                        }
+                        Err(e) => return Err(e),
+                    }
                 }
             };
             if self.scratch {
@@ -802,7 +904,9 @@ impl PipeWriter {
             self.advance(n);
             rest = &rest[n..];
         }
-        self.flush().await
+        let mut result = self.flush().await?;
+        result.written = data.len() - rest.len();
+        Ok(result)
     }
 
     /// As [`write_all`](Self::write_all), parking the thread while it waits.
