@@ -1,11 +1,14 @@
 //! Steady-state streaming allocates nothing: a counting global allocator watches a warmed-up
 //! pipe move data in every mode (non-blocking, blocking, async via a hand-written executor).
 
+mod support;
+
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::future::Future;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
-use std::task::{Context, Poll, Wake, Waker};
+use std::task::{Context, Poll, Waker};
+use support::exec::NoWake;
 
 struct Counting;
 
@@ -62,11 +65,6 @@ fn opts(pool: &ringpipe::ChunkPool) -> ringpipe::PipeOptions {
         .unwrap()
 }
 
-struct Noop;
-impl Wake for Noop {
-    fn wake(self: Arc<Self>) {}
-}
-
 /// All modes in one test, run one after the other: the allocation counter is process-wide.
 #[test]
 fn steady_state_streaming_allocates_nothing() {
@@ -102,7 +100,7 @@ fn steady_state_streaming_allocates_nothing() {
     let allocs = measure(|| round(&mut w, &mut r, &mut received));
     assert_eq!(allocs, 0, "steady-state streaming allocated {allocs} times");
 
-    let waker = Waker::from(Arc::new(Noop));
+    let waker = Waker::from(Arc::new(NoWake));
     let async_round = |w: &mut ringpipe::PipeWriter, r: &mut ringpipe::PipeReader| {
         let mut cx = Context::from_waker(&waker);
         for _ in 0..200 {

@@ -17,18 +17,21 @@
 //! two-thread property; a handful under Miri); `QUICKCHECK_GENERATOR_SIZE` bounds the number
 //! of operations per case (default 100).
 
+mod support;
+
 use std::collections::VecDeque;
 use std::future::Future;
 use std::pin::pin;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
-use std::task::{Context, Poll, Wake, Waker};
+use std::task::{Context, Poll, Waker};
 
 use quickcheck::{Arbitrary, Gen, QuickCheck, TestResult};
 use ringpipe::{
     AdvanceError, ChunkPool, FlushResult, PipeOptions, PipeReader, PipeWriter, Position, ReadError,
     ResetError, Sequence, WriteError,
 };
+use support::rng::splitmix64;
 
 // ---------------------------------------------------------------------------------------------
 // Generated input.
@@ -183,13 +186,6 @@ impl Arbitrary for Case {
 
 // ---------------------------------------------------------------------------------------------
 // The model.
-
-fn splitmix64(x: u64) -> u64 {
-    let mut z = x.wrapping_add(0x9E37_79B9_7F4A_7C15);
-    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    z ^ (z >> 31)
-}
 
 /// The byte the model writes at position `p` in reset generation `gen`: pseudo-random, so
 /// misplaced bytes show, with repeats, so `find` has work to do.
@@ -670,30 +666,19 @@ impl Model {
 // ---------------------------------------------------------------------------------------------
 // Wakers that count their wakes.
 
-struct CountWake(AtomicUsize);
-
-impl Wake for CountWake {
-    fn wake(self: Arc<Self>) {
-        self.0.fetch_add(1, Ordering::SeqCst);
-    }
-    fn wake_by_ref(self: &Arc<Self>) {
-        self.0.fetch_add(1, Ordering::SeqCst);
-    }
-}
-
-struct Counter {
-    count: Arc<CountWake>,
+/// A waker that counts its wakes ([`support::Counter`]), kept with its count.
+struct CountingWaker {
+    count: Arc<support::Counter>,
     waker: Waker,
 }
 
-impl Counter {
-    fn new() -> Counter {
-        let count = Arc::new(CountWake(AtomicUsize::new(0)));
-        let waker = Waker::from(count.clone());
-        Counter { count, waker }
+impl CountingWaker {
+    fn new() -> CountingWaker {
+        let (count, waker) = support::counting_waker();
+        CountingWaker { count, waker }
     }
     fn get(&self) -> usize {
-        self.count.0.load(Ordering::SeqCst)
+        self.count.count()
     }
 }
 
@@ -929,7 +914,12 @@ fn check_flush(
 }
 
 /// Runs a writer-side or canceller operation.
-fn writer_op(w: &mut PipeWriter, m: &mut Model, wc: &Counter, op: &WOp) -> Result<Side, String> {
+fn writer_op(
+    w: &mut PipeWriter,
+    m: &mut Model,
+    wc: &CountingWaker,
+    op: &WOp,
+) -> Result<Side, String> {
     match *op {
         WOp::GetMemory(h) => {
             let plan = m.plan_grant(h as u64);
@@ -1075,7 +1065,12 @@ fn writer_op(w: &mut PipeWriter, m: &mut Model, wc: &Counter, op: &WOp) -> Resul
 
 /// After a step by `side`: a pending poll of the *other* side that the model says could now
 /// complete must have been woken.
-fn check_wakes(m: &mut Model, rc: &Counter, wc: &Counter, side: Side) -> Result<(), String> {
+fn check_wakes(
+    m: &mut Model,
+    rc: &CountingWaker,
+    wc: &CountingWaker,
+    side: Side,
+) -> Result<(), String> {
     if let Some(p) = m.rpend {
         if !p.was_ready && m.reader_ready(p.wait_pos) {
             if side != Side::Reader && rc.get() <= p.count {
@@ -1114,8 +1109,8 @@ struct Harness {
     w: PipeWriter,
     r: PipeReader,
     m: Model,
-    rc: Counter,
-    wc: Counter,
+    rc: CountingWaker,
+    wc: CountingWaker,
     positions: Positions,
 }
 
@@ -1142,8 +1137,8 @@ impl Harness {
             w,
             r,
             m,
-            rc: Counter::new(),
-            wc: Counter::new(),
+            rc: CountingWaker::new(),
+            wc: CountingWaker::new(),
             positions: Positions::default(),
         }
     }
@@ -1485,7 +1480,7 @@ fn poll_dbg<T: std::fmt::Debug>(p: &Poll<T>) -> String {
 #[test]
 fn stall_ends_with_the_data_that_satisfies_the_wait() {
     let (mut w, mut r) = pipe_with(9, 9, 0, 1);
-    let (wc, rc) = (Counter::new(), Counter::new());
+    let (wc, rc) = (CountingWaker::new(), CountingWaker::new());
     let mut cxw = Context::from_waker(&wc.waker);
     let mut cxr = Context::from_waker(&rc.waker);
     assert!(r.poll_read(&mut cxr).is_pending());
@@ -1521,7 +1516,7 @@ fn stall_ends_with_the_data_that_satisfies_the_wait() {
 #[test]
 fn stall_ends_with_any_commit() {
     let (mut w, mut r) = pipe_with(8, 8, 0, 1);
-    let (wc, rc) = (Counter::new(), Counter::new());
+    let (wc, rc) = (CountingWaker::new(), CountingWaker::new());
     let mut cxw = Context::from_waker(&wc.waker);
     let mut cxr = Context::from_waker(&rc.waker);
     {
@@ -1598,7 +1593,7 @@ fn unexamine_then_commit_still_pauses() {
 #[test]
 fn flush_after_abandoned_wait_for_room_is_woken() {
     let (mut w, mut r) = pipe_with(7, 7, 3, 2);
-    let wc = Counter::new();
+    let wc = CountingWaker::new();
     let mut cx = Context::from_waker(&wc.waker);
     put(&mut w, 7, 7);
     assert!(w.poll_get_memory(&mut cx, 6).is_pending(), "no room");
@@ -1632,7 +1627,7 @@ fn flush_after_abandoned_wait_for_room_is_woken() {
 fn read_releasing_a_chunk_wakes_writer() {
     // 4 slots of 4-byte chunks; size hints of 4 put each byte in its own chunk.
     let (mut w, mut r) = pipe_with(8, 4, 0, 1);
-    let (wc, rc) = (Counter::new(), Counter::new());
+    let (wc, rc) = (CountingWaker::new(), CountingWaker::new());
     let mut cxw = Context::from_waker(&wc.waker);
     let mut cxr = Context::from_waker(&rc.waker);
     put(&mut w, 1, 1);
@@ -1677,7 +1672,7 @@ fn read_releasing_a_chunk_wakes_writer() {
 #[test]
 fn deadlock_verdict_releases_consumed_chunks_first() {
     let (mut w, mut r) = pipe_with(8, 4, 0, 1);
-    let (wc, rc) = (Counter::new(), Counter::new());
+    let (wc, rc) = (CountingWaker::new(), CountingWaker::new());
     let mut cxw = Context::from_waker(&wc.waker);
     let mut cxr = Context::from_waker(&rc.waker);
     put(&mut w, 1, 1);

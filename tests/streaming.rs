@@ -4,8 +4,8 @@
 //! a seed) in odd-sized pieces, through a random mix of the writer's APIs; a consumer thread
 //! parses it with odd consumed/examined choices and checks every byte against the stream by
 //! absolute position. Each test runs in three waiting styles (blocking, non-blocking spinning,
-//! async on a minimal executor written here) over several option sets, and ends by checking
-//! that the pipe gave every chunk back to its (private) pool.
+//! async on the minimal executor of `support::exec`) over several option sets, and ends by
+//! checking that the pipe gave every chunk back to its (private) pool.
 //!
 //! Liveness: a reader that examines everything and waits for more, while holding `R` bytes
 //! unconsumed, needs the writer to be able to add a byte. The writer's size hints are at most
@@ -15,18 +15,20 @@
 //! Every test is guarded against hangs: both threads report through a channel that is read
 //! with a 30 s timeout.
 
-use std::future::Future;
+mod support;
+
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::pin::pin;
 use std::sync::mpsc;
 use std::sync::Arc;
-use std::task::{Context, Poll, Wake, Waker};
-use std::thread::{self, Thread};
+use std::task::{Context, Poll, Waker};
+use std::thread;
 use std::time::{Duration, Instant};
 
 use ringpipe::{
     ChunkPool, FlushResult, PipeOptions, PipeReader, PipeWriter, ReadError, Sequence, WriteError,
 };
+use support::exec::{backoff, block_on, poll_noop, NoWake};
+use support::rng::{splitmix64, Rng};
 
 /// Bytes streamed by the big tests.
 const N: usize = if cfg!(miri) { 2_000 } else { 2_000_000 };
@@ -37,14 +39,7 @@ const N_TINY: usize = if cfg!(miri) { 300 } else { N / 20 };
 const TIMEOUT: Duration = Duration::from_secs(if cfg!(miri) { 36_000 } else { 30 });
 
 // ---------------------------------------------------------------------------------------------
-// The expected stream and a small PRNG.
-
-fn splitmix64(x: u64) -> u64 {
-    let mut z = x.wrapping_add(0x9E37_79B9_7F4A_7C15);
-    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    z ^ (z >> 31)
-}
+// The expected stream.
 
 /// Byte `i` of the stream for `seed`.
 fn expected(seed: u64, i: u64) -> u8 {
@@ -54,34 +49,6 @@ fn expected(seed: u64, i: u64) -> u8 {
 fn fill_expected(dst: &mut [u8], seed: u64, from: u64) {
     for (j, b) in dst.iter_mut().enumerate() {
         *b = expected(seed, from + j as u64);
-    }
-}
-
-/// xorshift64*.
-struct Rng(u64);
-
-impl Rng {
-    fn new(seed: u64) -> Rng {
-        Rng(splitmix64(seed) | 1)
-    }
-    fn next(&mut self) -> u64 {
-        let mut x = self.0;
-        x ^= x >> 12;
-        x ^= x << 25;
-        x ^= x >> 27;
-        self.0 = x;
-        x.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-    /// Uniform in `0..n` (`n >= 1`).
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
-    }
-    /// Uniform in `lo..=hi`.
-    fn range(&mut self, lo: usize, hi: usize) -> usize {
-        lo + self.below(hi - lo + 1)
-    }
-    fn one_in(&mut self, n: usize) -> bool {
-        self.below(n) == 0
     }
 }
 
@@ -257,60 +224,6 @@ fn run_pair(name: &str, pool: &ChunkPool, producer: Side, consumer: Side) {
         0,
         "[{name}] chunks still lent out after both sides completed"
     );
-}
-
-// ---------------------------------------------------------------------------------------------
-// A minimal executor: block_on with a waker that unparks the thread.
-
-struct Unpark(Thread);
-
-impl Wake for Unpark {
-    fn wake(self: Arc<Self>) {
-        self.0.unpark();
-    }
-    fn wake_by_ref(self: &Arc<Self>) {
-        self.0.unpark();
-    }
-}
-
-/// Runs `fut` on this thread, parking while it is pending. A lost wake-up hangs (and trips the
-/// test's timeout) instead of being papered over by a periodic re-poll.
-fn block_on<F: Future>(fut: F) -> F::Output {
-    let mut fut = pin!(fut);
-    let waker = Waker::from(Arc::new(Unpark(thread::current())));
-    let mut cx = Context::from_waker(&waker);
-    loop {
-        if let Poll::Ready(out) = fut.as_mut().poll(&mut cx) {
-            return out;
-        }
-        thread::park();
-    }
-}
-
-struct NoWake;
-
-impl Wake for NoWake {
-    fn wake(self: Arc<Self>) {}
-}
-
-/// Polls `fut` once with a waker that does nothing, then drops it (cancel-safety).
-fn poll_once<F: Future>(fut: F) -> Option<F::Output> {
-    let mut fut = pin!(fut);
-    let waker = Waker::from(Arc::new(NoWake));
-    match fut.as_mut().poll(&mut Context::from_waker(&waker)) {
-        Poll::Ready(out) => Some(out),
-        Poll::Pending => None,
-    }
-}
-
-/// Backs off in a non-blocking loop: spin a little, then yield.
-fn backoff(spins: &mut u32) {
-    *spins += 1;
-    if *spins % 64 == 0 {
-        thread::yield_now();
-    } else {
-        std::hint::spin_loop();
-    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -510,7 +423,7 @@ async fn produce_async(
                     w.commit();
                     // Sometimes start a wait and give it up, as a `select!` would.
                     let early = if rng.one_in(4) {
-                        poll_once(w.get_memory(hint)).map(|r| r.map(|m| m.len()))
+                        poll_noop(w.get_memory(hint)).map(|r| r.map(|m| m.len()))
                     } else {
                         None
                     };
@@ -532,7 +445,7 @@ async fn produce_async(
             0 => w.commit(),
             1 => {
                 // Start a flush and drop it (cancel-safe: the data is committed), then flush.
-                if let Some(r) = poll_once(w.flush()) {
+                if let Some(r) = poll_noop(w.flush()) {
                     check_flush(
                         "flush (polled once)",
                         r.map_err(|e| format!("flush at {pos}: {e:?}"))?,
@@ -824,7 +737,7 @@ async fn consume_async(mut r: PipeReader, mut ck: Checker) -> Result<(), String>
         let at_least = ck.pick_at_least();
         if ck.rng.one_in(6) {
             // Start a read and give it up (cancel-safe), then read for real.
-            let _ = poll_once(r.read()).is_some();
+            let _ = poll_noop(r.read()).is_some();
         }
         let res = match at_least {
             Some(n) => r.read_at_least(n).await,

@@ -9,9 +9,10 @@
 //! * `stress_async_tokio`: `get_memory` / `flush` / `write_all` / `read` / `read_at_least`
 //!   awaited in two tasks spawned separately on a two-worker tokio runtime, some waits cut
 //!   short by `tokio::time::timeout` (cancel safety);
-//! * `stress_async_minimal_executor`: the same futures on a minimal executor written here,
-//!   either one thread per side (`block_on` with a thread-unparking waker) or both futures on
-//!   one thread (a two-task executor); some futures are polled once and dropped.
+//! * `stress_async_minimal_executor`: the same futures on the minimal executors of
+//!   `support::exec`, either one thread per side (`block_on` with a thread-unparking waker) or
+//!   both futures on one thread (a two-task executor); some futures are polled once and
+//!   dropped.
 //!
 //! A run picks capacity (tiny, 64..4096, larger, the default), chunk size (1..300, 16, 64, 256,
 //! 4096, 16 KiB, ...), pause/resume thresholds (none, default, random), `SpinWait` (never, fixed, adaptive),
@@ -66,14 +67,13 @@ use ringpipe::{
 use std::any::Any;
 use std::collections::HashMap;
 use std::fmt::Write as _;
-use std::future::Future;
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::pin::pin;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering::Relaxed};
 use std::sync::{mpsc, Arc, Mutex, MutexGuard};
-use std::task::{Context, Poll, Wake, Waker};
-use std::thread::{self, JoinHandle, Thread};
+use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
+use support::exec::{backoff, block_on, block_on_both, poll_noop};
+use support::rng::{splitmix64, Rng};
 use support::TestError;
 
 /// Seconds per test when `RINGPIPE_STRESS_SECS` is not set.
@@ -84,14 +84,7 @@ const MIRI_RUNS: u64 = 4;
 const STALL: Duration = Duration::from_secs(if cfg!(miri) { 600 } else { 10 });
 
 // ---------------------------------------------------------------------------------------------
-// The expected stream, a checksum, a small PRNG.
-
-fn splitmix64(x: u64) -> u64 {
-    let mut z = x.wrapping_add(0x9E37_79B9_7F4A_7C15);
-    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    z ^ (z >> 31)
-}
+// The expected stream and a checksum.
 
 /// Fills `dst` with the stream bytes at positions `from..`: byte `p` is byte `p % 8` of a hash
 /// of `p / 8` and the seed.
@@ -136,36 +129,6 @@ fn checksum(bytes: &[u8], from: u64) -> u64 {
         sum = sum.wrapping_add((b as u64 + 1).wrapping_mul(p.wrapping_mul(2).wrapping_add(1)));
     }
     sum
-}
-
-/// xorshift64*.
-#[derive(Clone, Debug)]
-struct Rng(u64);
-
-impl Rng {
-    fn new(seed: u64) -> Rng {
-        Rng(splitmix64(seed) | 1)
-    }
-    fn next(&mut self) -> u64 {
-        let mut x = self.0;
-        x ^= x >> 12;
-        x ^= x << 25;
-        x ^= x >> 27;
-        self.0 = x;
-        x.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-    /// Uniform in `0..n` (`n >= 1`).
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
-    }
-    /// Uniform in `lo..=hi`.
-    fn range(&mut self, lo: usize, hi: usize) -> usize {
-        debug_assert!(lo <= hi);
-        lo + self.below(hi - lo + 1)
-    }
-    fn one_in(&mut self, n: usize) -> bool {
-        self.below(n) == 0
-    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -605,110 +568,7 @@ struct Watch {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Waiting helpers and a minimal executor.
-
-struct NoWake;
-
-impl Wake for NoWake {
-    fn wake(self: Arc<Self>) {}
-}
-
-/// Polls `fut` once with a waker that does nothing, then drops it (cancel safety).
-fn poll_noop<F: Future>(fut: F) -> Option<F::Output> {
-    let mut fut = pin!(fut);
-    let waker = Waker::from(Arc::new(NoWake));
-    match fut.as_mut().poll(&mut Context::from_waker(&waker)) {
-        Poll::Ready(out) => Some(out),
-        Poll::Pending => None,
-    }
-}
-
-struct Unpark(Thread);
-
-impl Wake for Unpark {
-    fn wake(self: Arc<Self>) {
-        self.0.unpark();
-    }
-    fn wake_by_ref(self: &Arc<Self>) {
-        self.0.unpark();
-    }
-}
-
-/// Runs `fut` on this thread, parking while it is pending. No periodic re-poll: a lost
-/// wake-up hangs, and the watchdog reports it.
-fn block_on<F: Future>(fut: F) -> F::Output {
-    let mut fut = pin!(fut);
-    let waker = Waker::from(Arc::new(Unpark(thread::current())));
-    let mut cx = Context::from_waker(&waker);
-    loop {
-        if let Poll::Ready(out) = fut.as_mut().poll(&mut cx) {
-            return out;
-        }
-        thread::park();
-    }
-}
-
-/// A task's wake flag for [`block_on_both`].
-struct Flag {
-    woken: AtomicBool,
-    thread: Thread,
-}
-
-impl Wake for Flag {
-    fn wake(self: Arc<Self>) {
-        self.wake_by_ref();
-    }
-    fn wake_by_ref(self: &Arc<Self>) {
-        self.woken.store(true, std::sync::atomic::Ordering::SeqCst);
-        self.thread.unpark();
-    }
-}
-
-/// A two-task executor: runs both futures on this thread, polling each only when it was woken.
-fn block_on_both<A: Future, B: Future>(a: A, b: B) -> (A::Output, B::Output) {
-    use std::sync::atomic::Ordering::SeqCst;
-    let flag = || {
-        Arc::new(Flag {
-            woken: AtomicBool::new(true),
-            thread: thread::current(),
-        })
-    };
-    let (fa, fb) = (flag(), flag());
-    let (wa, wb) = (Waker::from(fa.clone()), Waker::from(fb.clone()));
-    let (mut a, mut b) = (pin!(a), pin!(b));
-    let (mut ra, mut rb) = (None, None);
-    loop {
-        if ra.is_none() && fa.woken.swap(false, SeqCst) {
-            if let Poll::Ready(x) = a.as_mut().poll(&mut Context::from_waker(&wa)) {
-                ra = Some(x);
-            }
-        }
-        if rb.is_none() && fb.woken.swap(false, SeqCst) {
-            if let Poll::Ready(x) = b.as_mut().poll(&mut Context::from_waker(&wb)) {
-                rb = Some(x);
-            }
-        }
-        if let (Some(_), Some(_)) = (&ra, &rb) {
-            return (ra.take().expect("done"), rb.take().expect("done"));
-        }
-        let runnable =
-            (ra.is_none() && fa.woken.load(SeqCst)) || (rb.is_none() && fb.woken.load(SeqCst));
-        if !runnable {
-            // A wake after the check leaves the unpark token set: park returns at once.
-            thread::park();
-        }
-    }
-}
-
-/// Backs off in a non-blocking loop: spin a little, then yield (always yield under Miri).
-fn backoff(spins: &mut u32) {
-    *spins = spins.wrapping_add(1);
-    if cfg!(miri) || *spins % 32 == 0 {
-        thread::yield_now();
-    } else {
-        std::hint::spin_loop();
-    }
-}
+// Waiting.
 
 fn short_timeout(rng: &mut Rng) -> Duration {
     Duration::from_micros(rng.range(1, 300) as u64)

@@ -1,6 +1,13 @@
-//! Shared helpers for the contract tests: a counting waker to poll futures by hand, option
-//! builders, a private chunk pool, a typed error to check identity, and a hang guard.
+//! Helpers shared by the test files, each written once.
+//!
+//! Here: a counting waker to poll futures by hand, option builders, pipes over a private chunk
+//! pool, writing and reading shortcuts, a typed error to check identity, and a hang guard.
+//! [`rng`]: the stream hash and a small PRNG. [`exec`]: minimal executors and a spin-loop
+//! backoff.
 #![allow(dead_code)]
+
+pub mod exec;
+pub mod rng;
 
 use ringpipe::{ChunkPool, PipeOptions, PipeReader, PipeWriter, ReadResult};
 use std::future::Future;
