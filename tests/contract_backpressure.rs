@@ -8,11 +8,7 @@ use std::task::Poll;
 use support::*;
 
 /// pause 64, resume 32 (the .NET BackpressureTests settings), capacity 1024, 64-byte chunks.
-fn pipe64() -> (
-    ringpipe::PipeWriter,
-    ringpipe::PipeReader,
-    ringpipe::ChunkPool,
-) {
+fn pipe64() -> Pipe {
     bp_pipe(1024, 64, 64, 32)
 }
 

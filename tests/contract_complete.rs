@@ -9,18 +9,8 @@ use std::sync::Arc;
 use std::task::Poll;
 use support::*;
 
-type Pipe = (
-    ringpipe::PipeWriter,
-    ringpipe::PipeReader,
-    ringpipe::ChunkPool,
-);
-
 fn pipe() -> Pipe {
     plain_pipe(1024, 16)
-}
-
-fn detach(p: Poll<Result<ringpipe::ReadResult<'_>, ReadError>>) -> Poll<Result<Got, ReadError>> {
-    p.map(|r| r.map(|x| got(&x)))
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -34,7 +34,7 @@ mod support;
 
 use ringpipe::{
     AdvanceError, ChunkPool, OptionsError, PipeOptions, PipeReader, PipeWriter, ReadError,
-    ReadResult, ResetError, WriteError, MAX_CHUNK_SIZE, MAX_SLOTS,
+    ResetError, WriteError, MAX_CHUNK_SIZE, MAX_SLOTS,
 };
 use std::cell::Cell;
 use std::fmt::{Debug, Display};
@@ -44,8 +44,6 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Once};
 use std::task::{Context, Poll, RawWaker, RawWakerVTable, Wake, Waker};
 use support::*;
-
-type Pipe = (PipeWriter, PipeReader, ChunkPool);
 
 /// Capacity 64, 16-byte chunks from a private pool, no backpressure.
 fn pipe() -> Pipe {
@@ -151,10 +149,6 @@ fn writer_completed(e: &WriteError) {
 #[track_caller]
 fn reader_completed(e: &ReadError) {
     assert_err(e, "ReaderCompleted", READER_DONE);
-}
-
-fn detach(p: Poll<Result<ReadResult<'_>, ReadError>>) -> Poll<Result<Got, ReadError>> {
-    p.map(|r| r.map(|x| got(&x)))
 }
 
 /// Reads whatever is unconsumed (nothing if the read would wait) and consumes all of it.

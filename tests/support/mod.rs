@@ -1,15 +1,15 @@
 //! Helpers shared by the test files, each written once.
 //!
 //! Here: a counting waker to poll futures by hand, option builders, pipes over a private chunk
-//! pool, writing and reading shortcuts, a typed error to check identity, and a hang guard.
-//! [`rng`]: the stream hash and a small PRNG. [`exec`]: minimal executors and a spin-loop
-//! backoff.
+//! pool, writing and reading shortcuts, a detached copy of a read result, a typed error to
+//! check identity, and a hang guard. [`rng`]: the stream hash and a small PRNG. [`exec`]:
+//! minimal executors and a spin-loop backoff.
 #![allow(dead_code)]
 
 pub mod exec;
 pub mod rng;
 
-use ringpipe::{ChunkPool, PipeOptions, PipeReader, PipeWriter, ReadResult};
+use ringpipe::{ChunkPool, PipeOptions, PipeReader, PipeWriter, ReadError, ReadResult};
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -71,20 +71,18 @@ pub fn opts(capacity: usize, pool: &ChunkPool, pause: usize, resume: usize) -> P
     b.build().expect("valid options")
 }
 
+/// Both halves of a pipe and the private pool its chunks come from.
+pub type Pipe = (PipeWriter, PipeReader, ChunkPool);
+
 /// A pipe over a private pool, without backpressure.
-pub fn plain_pipe(capacity: usize, chunk: usize) -> (PipeWriter, PipeReader, ChunkPool) {
+pub fn plain_pipe(capacity: usize, chunk: usize) -> Pipe {
     let pool = private_pool(chunk, 64);
     let (w, r) = ringpipe::pipe(opts(capacity, &pool, 0, 0));
     (w, r, pool)
 }
 
 /// A pipe over a private pool with backpressure thresholds.
-pub fn bp_pipe(
-    capacity: usize,
-    chunk: usize,
-    pause: usize,
-    resume: usize,
-) -> (PipeWriter, PipeReader, ChunkPool) {
+pub fn bp_pipe(capacity: usize, chunk: usize, pause: usize, resume: usize) -> Pipe {
     let pool = private_pool(chunk, 64);
     let (w, r) = ringpipe::pipe(opts(capacity, &pool, pause, resume));
     (w, r, pool)
@@ -134,6 +132,11 @@ pub fn got(res: &ReadResult<'_>) -> Got {
         start: buf.start().offset(),
         end: buf.end().offset(),
     }
+}
+
+/// Detaches a polled read from the reader's borrow, so that it can be printed or compared.
+pub fn detach(p: Poll<Result<ReadResult<'_>, ReadError>>) -> Poll<Result<Got, ReadError>> {
+    p.map(|r| r.map(|x| got(&x)))
 }
 
 /// `try_read` that must return a result.
