@@ -898,3 +898,86 @@ pub fn criterion_config() -> criterion::Criterion {
             .measurement_time(Duration::from_secs(2))
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// The machine, and how busy other processes kept it (for the throughput demo; bench_report has
+// its own copy of the same /proc/stat measure)
+
+/// The CPU model from /proc/cpuinfo ("unknown" elsewhere).
+pub fn cpu_model() -> String {
+    std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("model name"))
+                .and_then(|l| l.split(':').nth(1))
+                .map(|m| m.trim().to_string())
+        })
+        .unwrap_or_else(|| "unknown CPU".into())
+}
+
+/// The kernel release from /proc/sys/kernel/osrelease ("unknown" elsewhere).
+pub fn kernel_release() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/osrelease")
+        .map(|s| s.trim().to_string())
+        .unwrap_or_else(|_| "unknown".into())
+}
+
+/// Busy CPU time of some CPUs (everyone's, steal included) and of this process, in clock
+/// ticks; `None` where /proc/stat is missing.
+#[derive(Clone, Copy, Debug)]
+pub struct CpuTimes {
+    busy: u64,
+    ours: u64,
+    at: Instant,
+}
+
+/// Busy time of the CPUs `cpus` (the whole machine if empty, or if /proc/stat has no line for
+/// one of them).
+pub fn cpu_times(cpus: &[usize]) -> Option<CpuTimes> {
+    let stat = std::fs::read_to_string("/proc/stat").ok()?;
+    // "cpuN user nice system idle iowait irq softirq steal ..."; busy = all but idle and iowait.
+    let busy_of = |line: &str| -> u64 {
+        let v: Vec<u64> = line
+            .split_whitespace()
+            .skip(1)
+            .filter_map(|x| x.parse().ok())
+            .collect();
+        v.iter().sum::<u64>() - v.get(3).copied().unwrap_or(0) - v.get(4).copied().unwrap_or(0)
+    };
+    let line_of = |name: &str| {
+        stat.lines()
+            .find(|l| l.split_whitespace().next() == Some(name))
+    };
+    let per_cpu: Option<u64> = if cpus.is_empty() {
+        None
+    } else {
+        cpus.iter()
+            .map(|c| line_of(&format!("cpu{c}")).map(busy_of))
+            .sum()
+    };
+    let busy = match per_cpu {
+        Some(b) => b,
+        None => busy_of(line_of("cpu")?),
+    };
+    let own = std::fs::read_to_string("/proc/self/stat").ok()?;
+    // Fields after the parenthesised command name: utime is field 14, stime 15.
+    let rest = &own[own.rfind(')')? + 2..];
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    let ours = f.get(11)?.parse::<u64>().ok()? + f.get(12)?.parse::<u64>().ok()?;
+    Some(CpuTimes {
+        busy,
+        ours,
+        at: Instant::now(),
+    })
+}
+
+/// How many cores' worth of CPU time others (other processes, or the host stealing the vCPUs)
+/// took on the measured CPUs between `a` and `b`, on average.
+pub fn others_cores(a: CpuTimes, b: CpuTimes) -> f64 {
+    // SAFETY: sysconf has no preconditions.
+    let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) }.max(1) as f64;
+    let secs = (b.at - a.at).as_secs_f64().max(1e-3);
+    let other = b.busy.saturating_sub(a.busy) as f64 - b.ours.saturating_sub(a.ours) as f64;
+    (other / hz / secs).max(0.0)
+}
