@@ -85,10 +85,11 @@ echo "run.sh: building (target dir $CARGO_TARGET_DIR; root release profile: ${pr
 "$cargo" build --release --manifest-path "$here/Cargo.toml" "${profile_args[@]}"
 
 new_desc="working tree at $(git -C "$root" rev-parse --short=12 HEAD)"
-if [[ -n $(git -C "$root" status --porcelain --untracked-files=no -- src Cargo.toml) ]]; then
+if [[ -n $(git -C "$root" status --porcelain -- src Cargo.toml) ]]; then
     new_desc+=" + uncommitted changes in src/ or Cargo.toml"
 fi
 export RINGPIPE_BASELINE_OLD="$(git -C "$root" log -1 --format='%h %<(72,trunc)%s' "$sha")"
+export RINGPIPE_BASELINE_OLD_ARG="$(git -C "$root" rev-parse --short=12 "$sha")"
 export RINGPIPE_BASELINE_NEW="$new_desc"
 export RINGPIPE_BASELINE_PROFILE="${profile_args[*]:-}"
 exec "$CARGO_TARGET_DIR/release/ringpipe-baseline" "$@"

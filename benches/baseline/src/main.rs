@@ -394,6 +394,8 @@ struct Opts {
     sizes: Vec<usize>,
     caps: Vec<usize>,
     trips: usize,
+    /// `--trips` as given (for the rerun command).
+    trips_given: Option<usize>,
     out: std::path::PathBuf,
 }
 
@@ -425,6 +427,7 @@ impl Opts {
             sizes: SIZES.to_vec(),
             caps: CAPS.to_vec(),
             trips: 0,
+            trips_given: None,
             out: std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
                 .join("../../target/ringpipe-bench/baseline.md"),
         };
@@ -482,6 +485,7 @@ impl Opts {
         if o.reps == 0 {
             o.reps = if o.quick { 3 } else { 5 };
         }
+        o.trips_given = (o.trips > 0).then_some(o.trips);
         if o.trips == 0 {
             o.trips = if o.quick { 20_000 } else { 100_000 };
         }
@@ -659,10 +663,19 @@ fn run_pingpong(opts: &Opts, gs: &[Group]) -> (Vec<LatRow>, Noise) {
 /// How much slower than old a cell may be before it is flagged.
 const TOLERANCE: f64 = 0.03;
 
-/// A cell's verdict from its slowdown (how much longer new takes than old, as a fraction).
-fn verdict(slowdown: f64) -> String {
-    if slowdown > TOLERANCE {
-        format!("**{:.1}% slower**", slowdown * 100.0)
+/// Whether the pairs agree that new is slower: every pair's slowdown beyond 0 (for
+/// throughput, every paired new ÷ old below 1).
+fn every_pair_slower(paired_slowdowns: &[f64]) -> bool {
+    !paired_slowdowns.is_empty() && paired_slowdowns.iter().all(|&d| d > 0.0)
+}
+
+/// A cell's verdict from its slowdown (how much longer new takes than old, as a fraction) and
+/// whether every pair agrees.
+fn verdict(slowdown: f64, consistent: bool) -> String {
+    if slowdown > TOLERANCE && consistent {
+        format!("**{:.1}% slower** (every pair)", slowdown * 100.0)
+    } else if slowdown > TOLERANCE {
+        format!("**{:.1}% slower?** (pairs disagree)", slowdown * 100.0)
     } else if slowdown < -TOLERANCE {
         format!("{:.1}% faster", -slowdown * 100.0)
     } else {
@@ -676,10 +689,80 @@ fn range(v: &[f64]) -> String {
     format!("{lo:.3}–{hi:.3}")
 }
 
-/// Every flagged cell (name, slowdown), for the summary.
-type Flags = Vec<(String, f64)>;
+/// A flagged cell.
+struct Flag {
+    name: String,
+    slowdown: f64,
+    consistent: bool,
+    /// The `--only` key, and the write size and capacity (streams only), to re-measure it.
+    key: String,
+    cell: Option<(usize, usize)>,
+}
 
-fn stream_md(t: &StreamTable, flags: &mut Flags, worst: &mut Option<(String, f64)>) -> String {
+/// What the summary needs: the flagged cells and the worst cell.
+#[derive(Default)]
+struct Summary {
+    cells: usize,
+    flags: Vec<Flag>,
+    worst: Option<(String, f64)>,
+}
+
+impl Summary {
+    fn note(&mut self, flag: Flag) {
+        self.cells += 1;
+        if self.worst.as_ref().map_or(true, |w| flag.slowdown > w.1) {
+            self.worst = Some((flag.name.clone(), flag.slowdown));
+        }
+        if flag.slowdown > TOLERANCE {
+            self.flags.push(flag);
+        }
+    }
+
+    /// Arguments that re-measure every flagged cell (and the cells that share its group, write
+    /// size and capacity) with more pairs.
+    fn rerun_args(&self, reps: usize, quick: bool, trips: Option<usize>) -> Option<String> {
+        if self.flags.is_empty() {
+            return None;
+        }
+        let mut keys: Vec<&str> = Vec::new();
+        let (mut sizes, mut caps): (Vec<usize>, Vec<usize>) = (Vec::new(), Vec::new());
+        for f in &self.flags {
+            if !keys.contains(&f.key.as_str()) {
+                keys.push(&f.key);
+            }
+            if let Some((size, cap)) = f.cell {
+                if !sizes.contains(&size) {
+                    sizes.push(size);
+                }
+                if !caps.contains(&cap) {
+                    caps.push(cap);
+                }
+            }
+        }
+        sizes.sort_unstable();
+        caps.sort_unstable();
+        let list = |v: &[usize]| {
+            v.iter()
+                .map(|&b| common::short(b))
+                .collect::<Vec<_>>()
+                .join(",")
+        };
+        let mut a = format!("--only {}", keys.join(","));
+        if !sizes.is_empty() {
+            let _ = write!(a, " --sizes {} --caps {}", list(&sizes), list(&caps));
+        }
+        let _ = write!(
+            a,
+            "{}{} --reps {}",
+            if quick { " --quick" } else { "" },
+            trips.map_or(String::new(), |t| format!(" --trips {t}")),
+            (reps * 3).max(9)
+        );
+        Some(a)
+    }
+}
+
+fn stream_md(t: &StreamTable, sum: &mut Summary) -> String {
     let mut s = String::new();
     let _ = writeln!(
         s,
@@ -696,14 +779,21 @@ fn stream_md(t: &StreamTable, flags: &mut Flags, worst: &mut Option<(String, f64
         let ratio = r.new / r.old;
         // Throughput: new takes old/new as long.
         let slowdown = 1.0 / ratio - 1.0;
-        let name = format!(
-            "{} {} into {} {}",
-            t.key,
-            human(r.size),
-            human(r.cap),
-            r.variant
-        );
-        note(flags, worst, name, slowdown);
+        let paired: Vec<f64> = r.paired.iter().map(|p| 1.0 / p - 1.0).collect();
+        let consistent = every_pair_slower(&paired);
+        sum.note(Flag {
+            name: format!(
+                "{} {} into {} {}",
+                t.key,
+                human(r.size),
+                human(r.cap),
+                r.variant
+            ),
+            slowdown,
+            consistent,
+            key: t.key.to_string(),
+            cell: Some((r.size, r.cap)),
+        });
         let _ = writeln!(
             s,
             "| {} | {} | {} | {:.2} | {:.2} | **{:.3}** | {} | {} |",
@@ -714,29 +804,13 @@ fn stream_md(t: &StreamTable, flags: &mut Flags, worst: &mut Option<(String, f64
             r.new,
             ratio,
             range(&r.paired),
-            verdict(slowdown)
+            verdict(slowdown, consistent)
         );
     }
     s
 }
 
-fn note(flags: &mut Flags, worst: &mut Option<(String, f64)>, name: String, slowdown: f64) {
-    if worst.as_ref().map_or(true, |w| slowdown > w.1) {
-        *worst = Some((name.clone(), slowdown));
-    }
-    if slowdown > TOLERANCE {
-        flags.push((name, slowdown));
-    }
-}
-
-fn lat_md(
-    rows: &[LatRow],
-    noise: &Noise,
-    trips: usize,
-    reps: usize,
-    flags: &mut Flags,
-    worst: &mut Option<(String, f64)>,
-) -> String {
+fn lat_md(rows: &[LatRow], noise: &Noise, trips: usize, reps: usize, sum: &mut Summary) -> String {
     let mut s = String::new();
     let _ = writeln!(
         s,
@@ -756,12 +830,15 @@ fn lat_md(
         let p50 = r.new.p50 as f64 / r.old.p50.max(1) as f64;
         let p99 = r.new.p99 as f64 / r.old.p99.max(1) as f64;
         let slowdown = p50 - 1.0;
-        note(
-            flags,
-            worst,
-            format!("ping-pong {} {} p50", r.group, r.variant),
+        let paired: Vec<f64> = r.paired_p50.iter().map(|p| p - 1.0).collect();
+        let consistent = every_pair_slower(&paired);
+        sum.note(Flag {
+            name: format!("ping-pong {} {} p50", r.group, r.variant),
             slowdown,
-        );
+            consistent,
+            key: "pingpong".to_string(),
+            cell: None,
+        });
         let _ = writeln!(
             s,
             "| {} | {} | {} | {} | **{:.3}** | {} | {} | {} | {:.3} | {} | {} | {} |",
@@ -776,10 +853,57 @@ fn lat_md(
             p99,
             fmt_ns(r.old.p999 as f64),
             fmt_ns(r.new.p999 as f64),
-            verdict(slowdown)
+            verdict(slowdown, consistent)
         );
     }
     s
+}
+
+fn summary_md(sum: &Summary, opts: &Opts, old_arg: &str) -> String {
+    let mut md = String::from("## Summary\n\n");
+    let Some((worst, w)) = &sum.worst else {
+        md += "No cells ran (see `--only`, `--sizes`, `--caps`).\n";
+        return md;
+    };
+    let (firm, noisy): (Vec<&Flag>, Vec<&Flag>) = sum.flags.iter().partition(|f| f.consistent);
+    let list = |v: &[&Flag]| {
+        v.iter()
+            .map(|f| format!("{} ({:+.1}%)", f.name, f.slowdown * 100.0))
+            .collect::<Vec<_>>()
+            .join("; ")
+    };
+    let _ = writeln!(
+        md,
+        "{} cells; **{} flagged** (new more than 3% slower than old); worst: {worst} ({:+.1}% \
+         time).\n",
+        sum.cells,
+        sum.flags.len(),
+        w * 100.0
+    );
+    if !firm.is_empty() {
+        let _ = writeln!(
+            md,
+            "- slower in every pair ({}): {}",
+            firm.len(),
+            list(&firm)
+        );
+    }
+    if !noisy.is_empty() {
+        let _ = writeln!(
+            md,
+            "- slower in the medians only, the pairs disagree ({}): {}",
+            noisy.len(),
+            list(&noisy)
+        );
+    }
+    if let Some(args) = sum.rerun_args(opts.reps, opts.quick, opts.trips_given) {
+        let _ = writeln!(
+            md,
+            "\nTo measure the flagged cells again with more pairs: \
+             `bash benches/baseline/run.sh {old_arg} {args}`"
+        );
+    }
+    md
 }
 
 fn loadavg() -> String {
@@ -834,32 +958,25 @@ fn main() {
         run_pingpong(&opts, &gs)
     });
 
-    let (mut flags, mut worst) = (Flags::new(), None);
+    let mut sum = Summary::default();
     let mut body = String::new();
     for t in &tables {
-        body += &stream_md(t, &mut flags, &mut worst);
+        body += &stream_md(t, &mut sum);
         body += "\n";
     }
     if let Some((rows, noise)) = &lat {
-        body += &lat_md(
-            rows,
-            noise,
-            opts.reps * opts.trips.div_ceil(opts.reps),
-            opts.reps,
-            &mut flags,
-            &mut worst,
-        );
+        let trips = opts.reps * opts.trips.div_ceil(opts.reps);
+        body += &lat_md(rows, noise, trips, opts.reps, &mut sum);
     }
 
-    let cells = tables.iter().map(|t| t.rows.len()).sum::<usize>()
-        + lat.as_ref().map_or(0, |(r, _)| r.len());
+    let old_arg = env("RINGPIPE_BASELINE_OLD_ARG", "<old-commit>");
     let mut md = String::new();
     let _ = writeln!(
         md,
         "# ringpipe before/after\n\n\
          - **old**: {old_desc} (crate `ringpipe_base`, built from `target/ringpipe-base`)\n\
          - **new**: {new_desc} (crate `ringpipe`)\n\
-         - `bash benches/baseline/run.sh <old>{}` — {} mode: every cell runs old and new back to \
+         - `bash benches/baseline/run.sh {old_arg}{}` — {} mode: every cell runs old and new back to \
            back {} times (old first in one pair, new first in the next), in one process, \
            through the same adapter; throughput is the median of the {} runs of each build; \
            volumes per run {} (spin) and {} (blocking, async) at 64 B / 1 KiB / 16 KiB writes; \
@@ -894,33 +1011,8 @@ fn main() {
         loadavg(),
         started.elapsed().as_secs_f64()
     );
-    let _ = writeln!(md, "## Summary\n");
-    match &worst {
-        Some((name, w)) => {
-            let _ = writeln!(
-                md,
-                "{cells} cells; **{} flagged** (new more than 3% slower than old){}; worst: {name} \
-                 ({:+.1}% time).\n",
-                flags.len(),
-                if flags.is_empty() {
-                    String::new()
-                } else {
-                    format!(
-                        ": {}",
-                        flags
-                            .iter()
-                            .map(|(n, s)| format!("{n} ({:+.1}%)", s * 100.0))
-                            .collect::<Vec<_>>()
-                            .join("; ")
-                    )
-                },
-                w * 100.0
-            );
-        }
-        None => {
-            let _ = writeln!(md, "No cells ran (see `--only`, `--sizes`, `--caps`).\n");
-        }
-    }
+    md += &summary_md(&sum, &opts, &old_arg);
+    md += "\n";
     md += "## Cells\n\n";
     md += &body;
 
