@@ -1,4 +1,8 @@
-//! Contract §2.3 B1–B7: backpressure with hysteresis, counted on *examined* bytes.
+//! Backpressure with hysteresis, counted on *examined* bytes (the .NET pipe's rules): a commit
+//! pauses the writer when the unexamined bytes cross the pause threshold; an advance resumes it
+//! when they drop strictly below the resume threshold; a paused writer is also released by the
+//! reader's completion, for one flush by a cancel, and by a `read_at_least` that has to wait for
+//! more; a pause threshold of 0 never pauses.
 
 mod support;
 
@@ -24,7 +28,7 @@ fn ready_plain(p: Poll<Result<FlushResult, WriteError>>) {
 }
 
 #[test]
-fn b1_length_counts_unexamined_not_unconsumed() {
+fn backpressure_counts_unexamined_not_unconsumed_bytes() {
     // LengthDoesNotChangeIfExamineDoesNotChange: AdvanceTo(Start) leaves all 10 bytes counted.
     let (mut w, mut r, _pool) = bp_pipe(1024, 64, 20, 10);
     put(&mut w, &[1; 10]);
@@ -50,7 +54,7 @@ fn b1_length_counts_unexamined_not_unconsumed() {
 }
 
 #[test]
-fn b2_flush_pending_when_commit_reaches_pause() {
+fn flush_pending_when_commit_reaches_pause() {
     // FlushAsyncReturnsNonCompletedSizeWhenCommitOverTheLimit: 64 bytes with pause 64.
     let (mut w, _r, _pool) = pipe64();
     put(&mut w, &[0; 64]);
@@ -66,7 +70,7 @@ fn b2_flush_pending_when_commit_reaches_pause() {
 }
 
 #[test]
-fn b2_flush_ready_when_below_pause() {
+fn flush_ready_when_below_pause() {
     // FlushAsyncReturnsCompletedTaskWhenSizeLessThenLimit: 32 < 64.
     let (mut w, _r, _pool) = pipe64();
     put(&mut w, &[0; 32]);
@@ -76,7 +80,7 @@ fn b2_flush_ready_when_below_pause() {
 }
 
 #[test]
-fn b2_pause_needs_a_crossing_of_the_threshold() {
+fn pause_needs_a_crossing_of_the_threshold() {
     // 63 then 1: the second commit crosses 64 and pauses; 10 more while paused keep it paused.
     let (mut w, _r, _pool) = pipe64();
     put(&mut w, &[0; 63]);
@@ -89,7 +93,7 @@ fn b2_pause_needs_a_crossing_of_the_threshold() {
 }
 
 #[test]
-fn b2_can_buffer_past_pause_threshold_but_get_paused_each_time() {
+fn can_buffer_past_pause_threshold_but_get_paused_each_time() {
     // CanBufferPastPauseThresholdButGetPausedEachTime: the reader examines without consuming;
     // each 64-byte flush pauses again, and the reader ends up with all 5 × 64 bytes.
     let (mut w, mut r, _pool) = pipe64();
@@ -121,7 +125,7 @@ fn b2_can_buffer_past_pause_threshold_but_get_paused_each_time() {
 }
 
 #[test]
-fn b3_resume_strictly_below_threshold() {
+fn resume_strictly_below_threshold() {
     let (mut w, mut r, _pool) = pipe64();
     put(&mut w, &[7; 64]);
     let (c, waker) = counting_waker();
@@ -149,7 +153,7 @@ fn b3_resume_strictly_below_threshold() {
 }
 
 #[test]
-fn b3_examined_only_resumes() {
+fn examining_without_consuming_resumes() {
     // FlushAsyncAwaitableCompletesWhenReaderAdvancesExaminedUnderLow: nothing consumed.
     let (mut w, mut r, _pool) = pipe64();
     put(&mut w, &[7; 64]);
@@ -167,7 +171,7 @@ fn b3_examined_only_resumes() {
 }
 
 #[test]
-fn b3_pause_resets_on_commit() {
+fn pause_resets_on_commit() {
     // FlushAsyncAwaitableResetsOnCommit: after resuming, the next 64-byte write pauses again.
     let (mut w, mut r, _pool) = pipe64();
     put(&mut w, &[1; 64]);
@@ -181,7 +185,7 @@ fn b3_pause_resets_on_commit() {
 }
 
 #[test]
-fn b3_blocking_flush_resumes_when_reader_examines() {
+fn blocking_flush_resumes_when_reader_examines() {
     let got = with_timeout(|| {
         let (mut w, mut r, _pool) = pipe64();
         let writer = std::thread::spawn(move || {
@@ -203,8 +207,9 @@ fn b3_blocking_flush_resumes_when_reader_examines() {
 }
 
 #[test]
-fn b4_unexamining_keeps_writer_paused() {
-    // FlushAsyncAwaitableDoesNotCompleteWhenReaderUnexamines (A3, after runtime#107360).
+fn unexamining_keeps_writer_paused() {
+    // FlushAsyncAwaitableDoesNotCompleteWhenReaderUnexamines (moving examined back is allowed
+    // since runtime#107360).
     let (mut w, mut r, _pool) = pipe64();
     put(&mut w, &[5; 64]);
     let (c, waker) = counting_waker();
@@ -222,7 +227,7 @@ fn b4_unexamining_keeps_writer_paused() {
 }
 
 #[test]
-fn b4_cancel_pending_flush_is_one_shot_and_keeps_paused() {
+fn cancel_pending_flush_is_one_shot_and_keeps_paused() {
     // FlushAsyncNotCompletedAfterCancellation.
     let (mut w, mut r, _pool) = pipe64();
     let canceller = w.canceller();
@@ -255,7 +260,7 @@ fn b4_cancel_pending_flush_is_one_shot_and_keeps_paused() {
 }
 
 #[test]
-fn b4_reader_complete_releases_paused_flush() {
+fn reader_complete_releases_paused_flush() {
     // FlushAsyncReturnsCompletedIfReaderCompletes: now and for every later flush.
     let (mut w, mut r, _pool) = pipe64();
     put(&mut w, &[5; 64]);
@@ -279,9 +284,9 @@ fn b4_reader_complete_releases_paused_flush() {
 }
 
 #[test]
-fn b4_dropping_pending_flush_keeps_data_and_pause() {
-    // B4/C3: cancelling by token ↔ dropping the future; the data stays committed and the next
-    // flush is still pending.
+fn dropping_pending_flush_keeps_data_and_pause() {
+    // A flush canceled by its token (.NET) ↔ a dropped flush future: the data stays committed
+    // and the next flush is still pending.
     let (mut w, mut r, _pool) = pipe64();
     put(&mut w, &[5; 64]);
     let (_c, waker) = counting_waker();
@@ -297,7 +302,7 @@ fn b4_dropping_pending_flush_keeps_data_and_pause() {
 }
 
 #[test]
-fn b5_read_at_least_overrides_pause() {
+fn read_at_least_overrides_pause() {
     // ReadAtLeastAsyncUnblocksWriterIfMinimumlowerThanResumeThreshold.
     let (mut w, mut r, _pool) = pipe64();
     put(&mut w, &[1; 64]);
@@ -339,7 +344,7 @@ fn b5_read_at_least_overrides_pause() {
 }
 
 #[test]
-fn b5_read_at_least_waiting_before_the_flush_lets_it_through() {
+fn read_at_least_waiting_before_the_flush_lets_it_through() {
     // The same override when the read waits first and the crossing flush comes second.
     let (mut w, mut r, _pool) = pipe64();
     let (rc, rwaker) = counting_waker();
@@ -356,8 +361,9 @@ fn b5_read_at_least_waiting_before_the_flush_lets_it_through() {
 }
 
 #[test]
-fn b2_no_pause_after_reader_completed() {
-    // B2: a commit pauses only if the reader has not completed; X2: no backpressure after.
+fn no_pause_after_reader_completed() {
+    // A commit pauses the writer only while the reader has not completed; once it has, no
+    // backpressure is ever applied.
     let (mut w, mut r, _pool) = pipe64();
     put(&mut w, &[1; 64]);
     r.complete();
@@ -368,8 +374,9 @@ fn b2_no_pause_after_reader_completed() {
 }
 
 #[test]
-fn b6_capacity_bounds_examined_but_unconsumed_bytes() {
-    // B6: .NET enforces no maximum buffer size; ringpipe's capacity is a hard bound
+fn capacity_bounds_examined_but_unconsumed_bytes() {
+    // .NET enforces no maximum buffer size (backpressure counts only unexamined bytes);
+    // ringpipe's capacity is a hard bound
     // (crate docs "Capacity") even when everything is examined and backpressure is released.
     let (mut w, mut r, _pool) = bp_pipe(128, 64, 64, 32);
     put(&mut w, &[1; 64]);
@@ -387,7 +394,7 @@ fn b6_capacity_bounds_examined_but_unconsumed_bytes() {
 }
 
 #[test]
-fn b7_pause_zero_never_pauses() {
+fn pause_zero_never_pauses() {
     let (mut w, mut r, _pool) = plain_pipe(1024, 64);
     for _ in 0..16 {
         put(&mut w, &[0; 64]);
@@ -398,7 +405,7 @@ fn b7_pause_zero_never_pauses() {
 }
 
 #[test]
-fn b3_threaded_backpressure_delivers_everything_in_order() {
+fn threaded_backpressure_delivers_everything_in_order() {
     // Pause/resume under real threads: the reader alternates between consuming everything,
     // consuming half, and examining without consuming; every byte arrives once, in order, and
     // no wake-up is lost (a hang fails the guard).

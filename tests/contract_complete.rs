@@ -1,5 +1,7 @@
-//! Contract §2.7–§2.9: completion (X*), completion futures (K*), reset (Z1), and ringpipe's
-//! deadlock rule (crate docs "Completion, cancellation, errors": `WouldDeadlock`).
+//! Completing either side (the writer's completion commits and wakes the reader, the reader's
+//! releases the writer, memory goes back only when both completed, the first completion wins),
+//! completion futures, reset (only once both sides completed), and ringpipe's deadlock rule
+//! (crate docs "Completion, cancellation, errors": `WouldDeadlock`).
 
 mod support;
 
@@ -14,11 +16,13 @@ fn pipe() -> Pipe {
 }
 
 // ---------------------------------------------------------------------------------------------
-// §2.7 X1–X6
+// Completion: the writer's completion commits its data and wakes the reader, the reader's
+// releases the writer; memory is released only when both completed; the first completion
+// wins; what still works after the other side completed
 // ---------------------------------------------------------------------------------------------
 
 #[test]
-fn x1_writer_complete_commits_unflushed() {
+fn writer_complete_commits_unflushed() {
     // CompleteAfterAdvanceCommits.
     let (mut w, mut r, _pool) = pipe();
     put(&mut w, b"hello");
@@ -31,7 +35,7 @@ fn x1_writer_complete_commits_unflushed() {
 }
 
 #[test]
-fn x1_reader_drains_then_sees_completed() {
+fn reader_drains_then_sees_completed() {
     let (mut w, mut r, _pool) = pipe();
     put_commit(&mut w, b"0123456789");
     w.complete();
@@ -50,7 +54,7 @@ fn x1_reader_drains_then_sees_completed() {
 }
 
 #[test]
-fn x1_writer_complete_wakes_pending_read() {
+fn writer_complete_wakes_pending_read() {
     let (mut w, mut r, _pool) = pipe();
     let (c, waker) = counting_waker();
     let mut f = pin!(r.read());
@@ -64,7 +68,7 @@ fn x1_writer_complete_wakes_pending_read() {
 }
 
 #[test]
-fn x1_dropping_the_writer_completes_it() {
+fn dropping_the_writer_completes_it() {
     let (mut w, mut r, _pool) = pipe();
     put(&mut w, b"last");
     drop(w);
@@ -74,7 +78,7 @@ fn x1_dropping_the_writer_completes_it() {
 }
 
 #[test]
-fn x2_reader_complete_without_advance() {
+fn reader_complete_without_advance() {
     // CompleteReaderAfterFlushWithoutAdvancingDoesNotThrow.
     let (mut w, mut r, _pool) = pipe();
     put_commit(&mut w, b"abc");
@@ -87,7 +91,7 @@ fn x2_reader_complete_without_advance() {
 }
 
 #[test]
-fn x2_reader_error_releases_paused_writer() {
+fn reader_error_releases_paused_writer() {
     let (mut w, mut r, _pool) = bp_pipe(1024, 16, 8, 4);
     put(&mut w, &[0; 8]);
     let (c, waker) = counting_waker();
@@ -104,7 +108,7 @@ fn x2_reader_error_releases_paused_writer() {
 }
 
 #[test]
-fn x2_reader_complete_releases_writer_waiting_for_room() {
+fn reader_complete_releases_writer_waiting_for_room() {
     let (mut w, mut r, _pool) = plain_pipe(8, 8);
     put_commit(&mut w, b"01234567");
     let (c, waker) = counting_waker();
@@ -120,7 +124,7 @@ fn x2_reader_complete_releases_writer_waiting_for_room() {
 }
 
 #[test]
-fn x2_dropping_the_reader_completes_it() {
+fn dropping_the_reader_completes_it() {
     let (mut w, r, _pool) = pipe();
     drop(r);
     assert!(w.is_reader_completed());
@@ -129,7 +133,7 @@ fn x2_dropping_the_reader_completes_it() {
 }
 
 #[test]
-fn x3_memory_released_only_when_both_complete_reader_first() {
+fn memory_released_only_when_both_complete_reader_first() {
     let (mut w, mut r, pool) = pipe();
     put_commit(&mut w, b"hello");
     assert_eq!(pool.in_use(), 1);
@@ -143,7 +147,7 @@ fn x3_memory_released_only_when_both_complete_reader_first() {
 }
 
 #[test]
-fn x3_memory_released_only_when_both_complete_writer_first() {
+fn memory_released_only_when_both_complete_writer_first() {
     let (mut w, mut r, pool) = pipe();
     put_commit(&mut w, b"0123456789abcdefXYZ"); // 2 chunks
     assert_eq!(pool.in_use(), 2);
@@ -158,7 +162,7 @@ fn x3_memory_released_only_when_both_complete_writer_first() {
 }
 
 #[test]
-fn x3_double_complete_releases_memory_once() {
+fn double_complete_releases_memory_once() {
     // MultipleCompleteReaderWriterCauseDisposeOnlyOnce.
     let (mut w, mut r, pool) = pipe();
     put_commit(&mut w, b"hello");
@@ -175,7 +179,7 @@ fn x3_double_complete_releases_memory_once() {
 }
 
 #[test]
-fn x4_first_writer_completion_wins() {
+fn first_writer_completion_wins() {
     // Complete(); Complete(ex) → the reader sees IsCompleted.
     let (mut w, mut r, _pool) = pipe();
     w.complete();
@@ -194,7 +198,7 @@ fn x4_first_writer_completion_wins() {
 }
 
 #[test]
-fn x4_first_reader_completion_wins() {
+fn first_reader_completion_wins() {
     let (mut w, mut r, _pool) = pipe();
     r.complete();
     r.complete_with_error(TestError { id: 1 });
@@ -210,7 +214,7 @@ fn x4_first_reader_completion_wins() {
 }
 
 #[test]
-fn x5_operations_after_the_other_side_completed() {
+fn operations_after_the_other_side_completed() {
     // Reader side works after the writer completed: reads and AdvanceTo.
     let (mut w, mut r, _pool) = pipe();
     put_commit(&mut w, b"abc");
@@ -233,8 +237,9 @@ fn x5_operations_after_the_other_side_completed() {
 
 #[test]
 #[should_panic(expected = "past the memory handed out")]
-fn x5_advance_after_own_completion_panics() {
-    // X5: .NET does not check Advance after Complete; ringpipe drops the grant at completion.
+fn advance_after_own_completion_panics() {
+    // .NET does not check Advance after the writer's own Complete; ringpipe drops the grant at
+    // completion.
     let (mut w, _r, _pool) = pipe();
     w.try_get_memory(4).unwrap();
     w.complete();
@@ -242,11 +247,12 @@ fn x5_advance_after_own_completion_panics() {
 }
 
 // ---------------------------------------------------------------------------------------------
-// §2.8 K: completion notifications (futures instead of the obsolete callbacks)
+// Completion notifications: futures instead of .NET's obsolete OnReaderCompleted and
+// OnWriterCompleted callbacks
 // ---------------------------------------------------------------------------------------------
 
 #[test]
-fn k_reader_completion_resolves_ok() {
+fn reader_completion_future_resolves_ok() {
     let (mut w, mut r, _pool) = pipe();
     let (c, waker) = counting_waker();
     let mut f = pin!(w.reader_completion());
@@ -257,7 +263,7 @@ fn k_reader_completion_resolves_ok() {
 }
 
 #[test]
-fn k_reader_completion_resolves_with_the_same_error() {
+fn reader_completion_future_resolves_with_the_same_error() {
     let (mut w, mut r, _pool) = pipe();
     let (c, waker) = counting_waker();
     let a = {
@@ -276,7 +282,7 @@ fn k_reader_completion_resolves_with_the_same_error() {
 }
 
 #[test]
-fn k_writer_completion_resolves_ok_and_with_error() {
+fn writer_completion_future_resolves_ok_and_with_error() {
     let (mut w, mut r, _pool) = pipe();
     let (c, waker) = counting_waker();
     {
@@ -303,7 +309,7 @@ fn k_writer_completion_resolves_ok_and_with_error() {
 }
 
 #[test]
-fn k_completion_ready_at_once_if_already_completed() {
+fn completion_future_ready_at_once_if_already_completed() {
     // On*CompletedExecute*SchedulerIfCompleted.
     let (mut w, mut r, _pool) = pipe();
     r.complete();
@@ -321,7 +327,7 @@ fn k_completion_ready_at_once_if_already_completed() {
 }
 
 #[test]
-fn k_completion_futures_do_not_survive_reset() {
+fn completion_futures_do_not_survive_reset() {
     // On*CompletedIsDetachedDuringReset: after a reset the futures wait again.
     let (mut w, mut r, _pool) = pipe();
     w.complete();
@@ -337,11 +343,11 @@ fn k_completion_futures_do_not_survive_reset() {
 }
 
 // ---------------------------------------------------------------------------------------------
-// §2.9 Z1 reset
+// Reset: refused unless both sides completed; afterwards the pipe works as new
 // ---------------------------------------------------------------------------------------------
 
 #[test]
-fn z1_reset_refused_unless_both_completed() {
+fn reset_refused_unless_both_completed() {
     let (mut w, mut r, _pool) = pipe();
     let e = ringpipe::reset(&mut w, &mut r).unwrap_err();
     assert_eq!(
@@ -381,7 +387,7 @@ fn z1_reset_refused_unless_both_completed() {
 }
 
 #[test]
-fn z1_reset_refuses_halves_of_different_pipes() {
+fn reset_refuses_halves_of_different_pipes() {
     let (mut w1, mut r1, _p1) = pipe();
     let (mut w2, mut r2, _p2) = pipe();
     w1.complete();
@@ -397,7 +403,7 @@ fn z1_reset_refuses_halves_of_different_pipes() {
 }
 
 #[test]
-fn z1_reset_makes_pipe_usable_without_allocating() {
+fn reset_makes_pipe_usable_without_allocating() {
     let (mut w, mut r, pool) = plain_pipe(64, 16);
     let data = pattern(40);
     put_commit(&mut w, &data);
@@ -423,7 +429,7 @@ fn z1_reset_makes_pipe_usable_without_allocating() {
 }
 
 #[test]
-fn z1_reset_clears_errors_cancels_and_pause() {
+fn reset_clears_errors_cancels_and_pause() {
     let (mut w, mut r, _pool) = bp_pipe(1024, 16, 8, 4);
     put(&mut w, &[1; 8]);
     assert_eq!(w.try_flush().unwrap(), None);
@@ -447,7 +453,7 @@ fn z1_reset_clears_errors_cancels_and_pause() {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Deadlock rule (ringpipe only: .NET has no capacity bound, B6)
+// Deadlock rule (ringpipe only: .NET bounds no buffer size, so its pipe never fills up)
 // ---------------------------------------------------------------------------------------------
 
 /// Capacity 8, one 8-byte chunk, filled and wholly examined, nothing consumed.

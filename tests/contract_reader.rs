@@ -1,4 +1,7 @@
-//! Contract §2.4–§2.6: reads (R*), AdvanceTo (A*), cancellation (C*).
+//! Reads (when a read is ready at once, what a result holds, `try_read`, `read_at_least`),
+//! `advance_to` (consumed and examined positions, which positions are refused, when the next
+//! read waits, when chunks go back to the pool), and one-shot cancellation of a pending read or
+//! flush.
 
 mod support;
 
@@ -14,11 +17,14 @@ fn pipe() -> Pipe {
 }
 
 // ---------------------------------------------------------------------------------------------
-// §2.4 R1–R10
+// Reads: refused after the reader's completion; ready at once while unexamined data, the
+// writer's completion or a cancel is pending; a result holds every unconsumed byte; the
+// writer's error is delivered instead of the data; try_read, read_at_least, and a dropped
+// pending read
 // ---------------------------------------------------------------------------------------------
 
 #[test]
-fn r1_read_after_reader_complete_errors() {
+fn read_after_reader_complete_errors() {
     let (mut w, mut r, _pool) = pipe();
     put_commit(&mut w, b"abc");
     r.complete();
@@ -52,7 +58,7 @@ fn r1_read_after_reader_complete_errors() {
 }
 
 #[test]
-fn r3_read_ready_at_once_with_unexamined_data_pending_otherwise() {
+fn read_ready_at_once_with_unexamined_data_pending_otherwise() {
     let (mut w, mut r, _pool) = pipe();
     let (c, waker) = counting_waker();
     {
@@ -74,7 +80,7 @@ fn r3_read_ready_at_once_with_unexamined_data_pending_otherwise() {
 }
 
 #[test]
-fn r4_result_holds_all_unconsumed_bytes_including_examined() {
+fn result_holds_all_unconsumed_bytes_including_examined() {
     let (mut w, mut r, _pool) = plain_pipe(1024, 4);
     put_commit(&mut w, b"abc");
     // Consume 1, examine all.
@@ -88,7 +94,7 @@ fn r4_result_holds_all_unconsumed_bytes_including_examined() {
 }
 
 #[test]
-fn r4_writer_error_delivered_and_data_not_delivered() {
+fn writer_error_delivered_and_data_not_delivered() {
     let (mut w, mut r, _pool) = pipe();
     put_commit(&mut w, b"unread");
     w.complete_with_error(TestError { id: 7 });
@@ -115,7 +121,7 @@ fn r4_writer_error_delivered_and_data_not_delivered() {
 }
 
 #[test]
-fn r4_pending_read_woken_with_writer_error() {
+fn pending_read_woken_with_writer_error() {
     let (mut w, mut r, _pool) = pipe();
     let (c, waker) = counting_waker();
     let mut f = pin!(r.read());
@@ -129,7 +135,7 @@ fn r4_pending_read_woken_with_writer_error() {
 }
 
 #[test]
-fn r8_try_read_none_when_nothing_new() {
+fn try_read_none_when_nothing_new() {
     let (mut w, mut r, _pool) = pipe();
     assert!(r.try_read().unwrap().is_none());
     // WhenTryReadReturnsFalseDontNeedToCallAdvance: just call again.
@@ -143,7 +149,7 @@ fn r8_try_read_none_when_nothing_new() {
 }
 
 #[test]
-fn r8_try_read_returns_after_writer_complete() {
+fn try_read_returns_after_writer_complete() {
     // TryReadAfterWriterCompleteReturnsTrue, with an empty buffer.
     let (mut w, mut r, _pool) = pipe();
     w.complete();
@@ -153,7 +159,7 @@ fn r8_try_read_returns_after_writer_complete() {
 }
 
 #[test]
-fn r8_try_read_returns_after_cancel_pending_read() {
+fn try_read_returns_after_cancel_pending_read() {
     // TryReadAfterCancelPendingReadReturnsTrue.
     let (_w, mut r, _pool) = pipe();
     r.canceller().cancel_pending_read();
@@ -164,8 +170,8 @@ fn r8_try_read_returns_after_cancel_pending_read() {
 }
 
 #[test]
-fn r9_read_at_least_counts_unconsumed_bytes() {
-    // R9: .NET's Pipe compares *unexamined* bytes; ringpipe counts unconsumed bytes
+fn read_at_least_counts_unconsumed_bytes() {
+    // .NET's Pipe compares the minimum with *unexamined* bytes; ringpipe counts unconsumed bytes
     // (Buffer.Length), as documented in the crate's mapping table.
     let (mut w, mut r, _pool) = pipe();
     put_commit(&mut w, &[1; 10]);
@@ -179,7 +185,7 @@ fn r9_read_at_least_counts_unconsumed_bytes() {
 }
 
 #[test]
-fn r9_read_at_least_waits_for_the_minimum() {
+fn read_at_least_waits_for_the_minimum() {
     let (mut w, mut r, _pool) = pipe();
     put_commit(&mut w, &[1; 10]);
     let (c, waker) = counting_waker();
@@ -201,7 +207,7 @@ fn r9_read_at_least_waits_for_the_minimum() {
 }
 
 #[test]
-fn r9_read_at_least_returns_on_writer_completion_with_fewer_bytes() {
+fn read_at_least_returns_on_writer_completion_with_fewer_bytes() {
     let (mut w, mut r, _pool) = pipe();
     put_commit(&mut w, b"abc");
     let (c, waker) = counting_waker();
@@ -219,7 +225,7 @@ fn r9_read_at_least_returns_on_writer_completion_with_fewer_bytes() {
 }
 
 #[test]
-fn r9_read_at_least_returns_on_cancel() {
+fn read_at_least_returns_on_cancel() {
     let (mut w, mut r, _pool) = pipe();
     put_commit(&mut w, b"abc");
     let canceller = r.canceller();
@@ -238,8 +244,9 @@ fn r9_read_at_least_returns_on_cancel() {
 }
 
 #[test]
-fn r9_read_at_least_minimum_too_large() {
-    // R9: .NET has no bound; ringpipe refuses a minimum above the capacity.
+fn read_at_least_minimum_too_large() {
+    // .NET's ReadAtLeastAsync has no upper bound; ringpipe refuses a minimum above the
+    // capacity.
     let (_w, mut r, _pool) = plain_pipe(100, 64);
     let e = r.read_at_least_blocking(101).unwrap_err();
     assert!(
@@ -263,7 +270,7 @@ fn r9_read_at_least_minimum_too_large() {
 }
 
 #[test]
-fn r9_read_at_least_zero_is_a_plain_read() {
+fn read_at_least_zero_is_a_plain_read() {
     let (mut w, mut r, _pool) = pipe();
     let (c, waker) = counting_waker();
     {
@@ -281,8 +288,9 @@ fn r9_read_at_least_zero_is_a_plain_read() {
 }
 
 #[test]
-fn r10_dropping_pending_read_keeps_pipe_usable() {
-    // R2/R10: a cancellation token ↔ dropping the future; the next read gets the data.
+fn dropping_pending_read_keeps_pipe_usable() {
+    // A read canceled by its token (.NET) ↔ a dropped read future: the pipe stays usable and
+    // the next read gets the data.
     let (mut w, mut r, _pool) = pipe();
     let (c, waker) = counting_waker();
     {
@@ -297,11 +305,13 @@ fn r10_dropping_pending_read_keeps_pipe_usable() {
 }
 
 // ---------------------------------------------------------------------------------------------
-// §2.5 A1–A8
+// advance_to(consumed, examined): examined may not precede consumed but may move back;
+// positions from another pipe, from before a reset or already consumed are refused; examining
+// to the end makes the next read wait; consumed chunks go back to the pool
 // ---------------------------------------------------------------------------------------------
 
 #[test]
-fn a1_advance_after_reader_complete_errors() {
+fn advance_after_reader_complete_errors() {
     let (mut w, mut r, _pool) = pipe();
     put_commit(&mut w, b"abc");
     let end = r.try_read().unwrap().unwrap().buffer().end();
@@ -315,7 +325,7 @@ fn a1_advance_after_reader_complete_errors() {
 }
 
 #[test]
-fn a1_advance_to_consumed_is_consumed_and_examined() {
+fn advance_to_consumed_is_consumed_and_examined() {
     let (mut w, mut r, _pool) = pipe();
     put_commit(&mut w, b"abcdef");
     let p2 = r.try_read().unwrap().unwrap().buffer().position(2);
@@ -326,8 +336,9 @@ fn a1_advance_to_consumed_is_consumed_and_examined() {
 }
 
 #[test]
-fn a1_repeated_advance_with_valid_positions_is_accepted() {
-    // A1: .NET throws "No reading operation to complete"; ringpipe has no read-in-progress
+fn repeated_advance_with_valid_positions_is_accepted() {
+    // .NET's AdvanceTo needs an outstanding read (else "No reading operation to complete");
+    // ringpipe has no read-in-progress
     // state and accepts any position from a read since the last advance past it.
     let (mut w, mut r, _pool) = pipe();
     put_commit(&mut w, b"abcdef");
@@ -343,7 +354,7 @@ fn a1_repeated_advance_with_valid_positions_is_accepted() {
 }
 
 #[test]
-fn a2_examined_before_consumed_errors_and_changes_nothing() {
+fn examined_before_consumed_errors_and_changes_nothing() {
     let (mut w, mut r, _pool) = pipe();
     put_commit(&mut w, b"abcdef");
     let (p1, p3, end) = {
@@ -370,7 +381,7 @@ fn a2_examined_before_consumed_errors_and_changes_nothing() {
 }
 
 #[test]
-fn a3_unexamining_is_allowed() {
+fn unexamining_is_allowed() {
     let (mut w, mut r, _pool) = pipe();
     put_commit(&mut w, b"abcdef");
     let (start, p2, p5) = {
@@ -386,7 +397,7 @@ fn a3_unexamining_is_allowed() {
 }
 
 #[test]
-fn a4_foreign_position_from_another_pipe() {
+fn foreign_position_from_another_pipe() {
     let (mut w1, mut r1, _p1) = pipe();
     let (mut w2, mut r2, _p2) = pipe();
     put_commit(&mut w1, b"abc");
@@ -405,11 +416,12 @@ fn a4_foreign_position_from_another_pipe() {
         AdvanceError::ForeignPosition
     );
     assert_eq!(r1.consumed_bytes(), 0);
-    // A4 (null positions) has no counterpart: a Position can only come from a Sequence.
+    // .NET's default (null) positions have no counterpart: a Position can only come from a
+    // Sequence.
 }
 
 #[test]
-fn a4_position_from_before_reset_is_foreign() {
+fn position_from_before_reset_is_foreign() {
     let (mut w, mut r, _pool) = pipe();
     put_commit(&mut w, b"abc");
     let old = r.try_read().unwrap().unwrap().buffer().position(1);
@@ -431,7 +443,7 @@ fn a4_position_from_before_reset_is_foreign() {
 }
 
 #[test]
-fn a5_stale_position_already_consumed() {
+fn stale_position_already_consumed() {
     let (mut w, mut r, _pool) = pipe();
     put_commit(&mut w, b"0123456789");
     let (p2, p5) = {
@@ -457,7 +469,7 @@ fn a5_stale_position_already_consumed() {
 }
 
 #[test]
-fn a6_examined_at_end_makes_next_read_wait() {
+fn examined_at_end_makes_next_read_wait() {
     let (mut w, mut r, _pool) = pipe();
     put_commit(&mut w, b"abc");
     read_advance(&mut r, 1, 3);
@@ -474,7 +486,7 @@ fn a6_examined_at_end_makes_next_read_wait() {
 }
 
 #[test]
-fn a6_examined_before_end_next_read_returns_at_once() {
+fn examined_before_end_next_read_returns_at_once() {
     // SyncReadThenAsyncRead.
     let (mut w, mut r, _pool) = pipe();
     put_commit(&mut w, b"abcdef");
@@ -491,7 +503,7 @@ fn a6_examined_before_end_next_read_returns_at_once() {
 }
 
 #[test]
-fn a6_completed_writer_every_read_returns_at_once() {
+fn completed_writer_every_read_returns_at_once() {
     // ReadAtLeastReturnsIfCompleted loops 3 times.
     let (mut w, mut r, _pool) = pipe();
     put_commit(&mut w, b"abc");
@@ -510,7 +522,7 @@ fn a6_completed_writer_every_read_returns_at_once() {
 }
 
 #[test]
-fn a7_chunks_returned_to_pool_when_consumed() {
+fn chunks_returned_to_pool_when_consumed() {
     let (mut w, mut r, pool) = plain_pipe(64, 4);
     put_commit(&mut w, b"abcdefghij");
     assert_eq!(pool.in_use(), 3);
@@ -538,7 +550,7 @@ fn a7_chunks_returned_to_pool_when_consumed() {
 }
 
 #[test]
-fn a7_steady_state_streaming_allocates_nothing() {
+fn steady_state_streaming_allocates_nothing() {
     let (mut w, mut r, pool) = plain_pipe(64, 4);
     put_commit(&mut w, b"abcdefghij");
     read_advance(&mut r, 10, 10);
@@ -556,11 +568,12 @@ fn a7_steady_state_streaming_allocates_nothing() {
 }
 
 // ---------------------------------------------------------------------------------------------
-// §2.6 C1–C3
+// Cancellation: cancel_pending_read and cancel_pending_flush are one-shot; the pending call,
+// or the next one, returns canceled; a canceled flush still commits its data
 // ---------------------------------------------------------------------------------------------
 
 #[test]
-fn c1_cancel_before_read_returns_canceled_with_data() {
+fn cancel_read_before_read_returns_canceled_with_data() {
     // WriteAndCancellingPendingReadBeforeReadAsync: 11 bytes and IsCanceled.
     let (mut w, mut r, _pool) = pipe();
     put_commit(&mut w, b"Hello World");
@@ -577,7 +590,7 @@ fn c1_cancel_before_read_returns_canceled_with_data() {
 }
 
 #[test]
-fn c1_cancel_is_one_shot() {
+fn cancel_read_is_one_shot() {
     // ReadAsyncNotCompletedAfterCancellation.
     let (mut w, mut r, _pool) = pipe();
     put_commit(&mut w, b"abc");
@@ -593,7 +606,7 @@ fn c1_cancel_is_one_shot() {
 }
 
 #[test]
-fn c1_canceled_result_then_read_again_without_advance() {
+fn canceled_result_then_read_again_without_advance() {
     // ReadAsyncCompletedAfterPreCancellation: the next read gets the data, not canceled.
     let (mut w, mut r, _pool) = pipe();
     put_commit(&mut w, b"abc");
@@ -606,7 +619,7 @@ fn c1_canceled_result_then_read_again_without_advance() {
 }
 
 #[test]
-fn c1_cancel_wakes_pending_read() {
+fn cancel_read_wakes_pending_read() {
     let (_w, mut r, _pool) = pipe();
     let canceller = r.canceller();
     let (c, waker) = counting_waker();
@@ -624,7 +637,7 @@ fn c1_cancel_wakes_pending_read() {
 }
 
 #[test]
-fn c1_cancel_survives_advance_to() {
+fn cancel_read_survives_advance_to() {
     // CancellingBeforeAdvance.
     let (mut w, mut r, _pool) = pipe();
     put_commit(&mut w, b"abc");
@@ -637,7 +650,7 @@ fn c1_cancel_survives_advance_to() {
 }
 
 #[test]
-fn c1_cancel_from_another_thread_unblocks_blocking_read() {
+fn cancel_read_from_another_thread_unblocks_blocking_read() {
     let g = with_timeout(|| {
         let (w, mut r, _pool) = pipe();
         let canceller = w.canceller();
@@ -655,7 +668,7 @@ fn c1_cancel_from_another_thread_unblocks_blocking_read() {
 }
 
 #[test]
-fn c2_cancel_flush_before_flush_returns_canceled_and_commits() {
+fn cancel_flush_before_flush_returns_canceled_and_commits() {
     // FlushAsyncReturnsCanceledIfCanceledBeforeFlush, FlushAsyncCompletedAfterPreCancellation.
     let (mut w, mut r, _pool) = pipe();
     r.canceller().cancel_pending_flush();
@@ -669,7 +682,7 @@ fn c2_cancel_flush_before_flush_returns_canceled_and_commits() {
 }
 
 #[test]
-fn c2_cancel_blocking_flush_from_another_thread() {
+fn cancel_blocking_flush_from_another_thread() {
     let (canceled, completed, paused) = with_timeout(|| {
         let (mut w, r, _pool) = bp_pipe(1024, 64, 8, 4);
         let canceller = r.canceller();

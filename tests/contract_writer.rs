@@ -1,4 +1,6 @@
-//! Contract §1 (options) and §2.1–§2.2 (writer: GetMemory/Advance, Flush/Write) for ringpipe.
+//! Pipe options (defaults and validation) and the writer: `get_memory`/`advance` (size hints,
+//! reuse of the current chunk, after either side completed, when bytes become visible) and
+//! `flush`/`write_all` (commit, when the reader is woken, results after the reader completed).
 
 mod support;
 
@@ -13,7 +15,7 @@ use std::task::Poll;
 use support::*;
 
 // ---------------------------------------------------------------------------------------------
-// §1 options: defaults and validation
+// Options: defaults and validation
 // ---------------------------------------------------------------------------------------------
 
 #[test]
@@ -54,7 +56,9 @@ fn options_pause_defaults_to_capacity_when_smaller_and_resume_to_half() {
     let o = PipeOptions::builder().capacity(1000).build().unwrap();
     assert_eq!(o.pause_writer_threshold(), 1000);
     assert_eq!(o.resume_writer_threshold(), 500);
-    // §0 item 4 (.NET 9): an explicit pause with a defaulted resume gets pause/2, never > pause.
+    // Since .NET 9 a defaulted resume threshold may not exceed an explicit pause threshold
+    // (the writer could never resume): an explicit pause with a defaulted resume gets pause/2,
+    // never > pause.
     let o = PipeOptions::builder()
         .pause_writer_threshold(100)
         .build()
@@ -69,7 +73,7 @@ fn options_pause_defaults_to_capacity_when_smaller_and_resume_to_half() {
 
 #[test]
 fn options_resume_zero_is_taken_as_one() {
-    // §0 item 4: .NET 9 normalises resume 0 to 1 (a resume of 0 could never be reached).
+    // .NET 9 normalises resume 0 to 1 (a resume of 0 could never be reached).
     let o = PipeOptions::builder()
         .pause_writer_threshold(10)
         .resume_writer_threshold(0)
@@ -80,7 +84,7 @@ fn options_resume_zero_is_taken_as_one() {
 
 #[test]
 fn options_pause_zero_means_never_pause_and_resume_zero() {
-    // B7: pause 0 = never pause; the resume threshold is then irrelevant and reported as 0.
+    // Pause 0 = never pause; the resume threshold is then irrelevant and reported as 0.
     let o = PipeOptions::builder()
         .pause_writer_threshold(0)
         .resume_writer_threshold(77)
@@ -277,11 +281,12 @@ fn options_pool_chunk_size_mismatch_rejected() {
 }
 
 // ---------------------------------------------------------------------------------------------
-// §2.1 W1–W7
+// Writer: get_memory and advance (size hints, reuse of the current chunk, after completion,
+// visibility, unflushed bytes)
 // ---------------------------------------------------------------------------------------------
 
 #[test]
-fn w1_get_memory_zero_returns_non_empty() {
+fn get_memory_zero_returns_non_empty() {
     // A fresh chunk, bounded by the room left in the ring.
     let (mut w, _r, _pool) = plain_pipe(100, 64);
     assert_eq!(w.max_memory(), 64);
@@ -299,18 +304,19 @@ fn w1_get_memory_zero_returns_non_empty() {
 }
 
 #[test]
-fn w1_get_memory_returns_at_least_size_hint() {
+fn get_memory_returns_at_least_size_hint() {
     let (mut w, _r, _pool) = plain_pipe(1024, 64);
     for hint in [1usize, 10, 63, 64] {
         let m = w.try_get_memory(hint).unwrap();
         assert!(m.len() >= hint, "hint {hint} got {}", m.len());
     }
     assert_eq!(w.get_memory_blocking(64).unwrap().len(), 64);
-    // No negative hints exist (usize): W1's ArgumentOutOfRangeException cannot happen.
+    // No negative hints exist (usize): .NET's ArgumentOutOfRangeException for a negative size
+    // hint cannot happen.
 }
 
 #[test]
-fn w1_try_get_memory_full_when_capacity_is_used() {
+fn try_get_memory_full_when_capacity_is_used() {
     // Capacity bound (ringpipe difference, crate docs "Capacity"): try_get_memory never waits.
     let (mut w, _r, _pool) = plain_pipe(10, 64);
     assert_eq!(w.max_memory(), 10);
@@ -323,7 +329,7 @@ fn w1_try_get_memory_full_when_capacity_is_used() {
 }
 
 #[test]
-fn w1_get_memory_waits_for_room_and_is_woken_once() {
+fn get_memory_waits_for_room_and_is_woken_once() {
     // Capacity bound (crate docs "Capacity"): the waiting forms wait for the reader.
     let (mut w, mut r, _pool) = plain_pipe(8, 8);
     put_commit(&mut w, b"01234567");
@@ -351,7 +357,7 @@ fn w1_get_memory_waits_for_room_and_is_woken_once() {
 }
 
 #[test]
-fn w1_get_memory_waits_for_a_free_chunk_slot() {
+fn get_memory_waits_for_a_free_chunk_slot() {
     // capacity 8 / chunk 4 → 4 slots. Four 1-byte chunks (each hint 4 skips the rest of the
     // previous chunk) use every slot with only 4 bytes held.
     let (mut w, mut r, pool) = plain_pipe(8, 4);
@@ -381,7 +387,7 @@ fn w1_get_memory_waits_for_a_free_chunk_slot() {
 }
 
 #[test]
-fn w2_get_memory_reuses_head_after_partial_write() {
+fn get_memory_reuses_head_after_partial_write() {
     let (mut w, _r, _pool) = plain_pipe(1024, 64);
     let first = w.try_get_memory(0).unwrap();
     let (p0, l0) = (first.as_ptr() as usize, first.len());
@@ -399,7 +405,7 @@ fn w2_get_memory_reuses_head_after_partial_write() {
 }
 
 #[test]
-fn w2_hint_not_fitting_in_head_moves_to_fresh_chunk() {
+fn hint_not_fitting_in_head_moves_to_fresh_chunk() {
     // ringpipe: the rest of the old chunk goes unused; readers never see empty chunks.
     let (mut w, mut r, pool) = plain_pipe(1024, 16);
     put(&mut w, b"0123456789");
@@ -418,8 +424,9 @@ fn w2_hint_not_fitting_in_head_moves_to_fresh_chunk() {
 }
 
 #[test]
-fn w3_size_hint_above_max_memory_is_too_large() {
-    // W3: .NET rents a bigger array; ringpipe hands out at most max_memory() contiguous bytes.
+fn size_hint_above_max_memory_is_too_large() {
+    // For a hint above the segment size .NET rents a bigger array; ringpipe hands out at most
+    // max_memory() contiguous bytes.
     let (mut w, _r, _pool) = plain_pipe(1024, 64);
     let e = w.try_get_memory(65).unwrap_err();
     assert!(
@@ -449,8 +456,9 @@ fn w3_size_hint_above_max_memory_is_too_large() {
 }
 
 #[test]
-fn w3_chunks_have_the_pool_size_regardless_of_hint() {
-    // W3 (.NET: max(MinimumSegmentSize, hint)): ringpipe chunks are fixed-size pool chunks.
+fn chunks_have_the_pool_size_regardless_of_hint() {
+    // .NET sizes a segment max(MinimumSegmentSize, hint); ringpipe chunks are fixed-size pool
+    // chunks.
     let (mut w, _r, pool) = plain_pipe(1024, 32);
     assert_eq!(w.try_get_memory(1).unwrap().len(), 32);
     assert_eq!(pool.in_use(), 1);
@@ -458,7 +466,7 @@ fn w3_chunks_have_the_pool_size_regardless_of_hint() {
 }
 
 #[test]
-fn w4_get_memory_after_writer_complete_errors() {
+fn get_memory_after_writer_complete_errors() {
     let (mut w, _r, _pool) = plain_pipe(1024, 64);
     w.complete();
     let e = w.try_get_memory(0).unwrap_err();
@@ -474,7 +482,7 @@ fn w4_get_memory_after_writer_complete_errors() {
 }
 
 #[test]
-fn w4_get_memory_after_reader_complete_still_works_and_drops_data() {
+fn get_memory_after_reader_complete_still_works_and_drops_data() {
     let (mut w, mut r, pool) = plain_pipe(1024, 64);
     r.complete();
     for _ in 0..10_000 {
@@ -482,7 +490,7 @@ fn w4_get_memory_after_reader_complete_still_works_and_drops_data() {
         assert_eq!(m.len(), 64);
         m[..5].copy_from_slice(b"hello");
         w.advance(5);
-        // W5: the data is dropped, UnflushedBytes stays 0.
+        // Advance after the reader completed drops the data: UnflushedBytes stays 0.
         assert_eq!(w.unflushed_bytes(), 0);
         let f = w.flush_blocking().unwrap();
         assert!(f.is_completed() && !f.is_canceled());
@@ -496,7 +504,7 @@ fn w4_get_memory_after_reader_complete_still_works_and_drops_data() {
 
 #[test]
 #[should_panic(expected = "past the memory handed out")]
-fn w5_advance_past_grant_panics() {
+fn advance_past_grant_panics() {
     let (mut w, _r, _pool) = plain_pipe(1024, 64);
     let n = w.try_get_memory(0).unwrap().len();
     w.advance(n + 1);
@@ -504,14 +512,14 @@ fn w5_advance_past_grant_panics() {
 
 #[test]
 #[should_panic(expected = "past the memory handed out")]
-fn w5_advance_without_memory_panics() {
+fn advance_without_memory_panics() {
     let (mut w, _r, _pool) = plain_pipe(1024, 64);
     w.advance(1);
 }
 
 #[test]
 #[should_panic(expected = "past the memory handed out")]
-fn w5_advance_past_what_is_left_after_partial_advances_panics() {
+fn advance_past_what_is_left_after_partial_advances_panics() {
     let (mut w, _r, _pool) = plain_pipe(1024, 64);
     assert_eq!(w.try_get_memory(0).unwrap().len(), 64);
     w.advance(60);
@@ -520,7 +528,7 @@ fn w5_advance_past_what_is_left_after_partial_advances_panics() {
 }
 
 #[test]
-fn w5_advance_zero_is_legal() {
+fn advance_zero_is_legal() {
     let (mut w, mut r, _pool) = plain_pipe(1024, 64);
     // Even with no memory handed out.
     w.advance(0);
@@ -533,7 +541,7 @@ fn w5_advance_zero_is_legal() {
 }
 
 #[test]
-fn w5_advance_after_reader_complete_is_a_no_op() {
+fn advance_after_reader_complete_is_a_no_op() {
     let (mut w, mut r, _pool) = plain_pipe(1024, 64);
     put(&mut w, b"abc");
     assert_eq!(w.unflushed_bytes(), 3);
@@ -545,14 +553,14 @@ fn w5_advance_after_reader_complete_is_a_no_op() {
     assert_eq!(w.unflushed_bytes(), 3);
     let f = w.flush_blocking().unwrap();
     assert!(f.is_completed());
-    // W7: UnflushedBytes is 0 after a flush.
-    // W6/W7: the flush folds the 3 bytes into the (dropped) stream (regression test: they
+    // UnflushedBytes is 0 after a flush.
+    // The flush folds the 3 bytes into the (dropped) stream (regression test: they
     // used to stay counted forever once the writer had switched to scratch memory).
     assert_eq!(w.unflushed_bytes(), 0);
 }
 
 #[test]
-fn w6_unflushed_bytes_invisible_until_flush() {
+fn unflushed_bytes_invisible_until_flush() {
     let (mut w, mut r, _pool) = plain_pipe(1024, 64);
     put(&mut w, b"hello");
     assert!(r.try_read().unwrap().is_none());
@@ -572,7 +580,7 @@ fn w6_unflushed_bytes_invisible_until_flush() {
 }
 
 #[test]
-fn w6_bytes_written_but_not_advanced_are_never_visible() {
+fn bytes_written_but_not_advanced_are_never_visible() {
     let (mut w, mut r, _pool) = plain_pipe(1024, 64);
     let m = w.try_get_memory(5).unwrap();
     m[..5].copy_from_slice(b"abcde");
@@ -582,7 +590,7 @@ fn w6_bytes_written_but_not_advanced_are_never_visible() {
 }
 
 #[test]
-fn w7_unflushed_bytes_counts_advanced_since_last_commit() {
+fn unflushed_bytes_counts_advanced_since_last_commit() {
     let (mut w, _r, _pool) = plain_pipe(1024, 4);
     assert_eq!(w.unflushed_bytes(), 0);
     w.try_get_memory(0).unwrap();
@@ -605,11 +613,12 @@ fn w7_unflushed_bytes_counts_advanced_since_last_commit() {
 }
 
 // ---------------------------------------------------------------------------------------------
-// §2.2 F1–F3
+// Writer: flush and write_all (a flush commits, wakes the reader only when it committed bytes,
+// and reports the reader's completion or error; write_all copies across chunks, then flushes)
 // ---------------------------------------------------------------------------------------------
 
 #[test]
-fn f1_flush_commits_and_is_ready_without_backpressure() {
+fn flush_commits_and_is_ready_without_backpressure() {
     let (mut w, mut r, _pool) = plain_pipe(1024, 64);
     put(&mut w, b"data");
     let (c, waker) = counting_waker();
@@ -631,7 +640,7 @@ fn f1_flush_commits_and_is_ready_without_backpressure() {
 }
 
 #[test]
-fn f1_commit_publishes_without_waiting() {
+fn commit_publishes_without_waiting() {
     let (mut w, mut r, _pool) = bp_pipe(1024, 64, 8, 4);
     put(&mut w, b"0123456789");
     // commit crosses the pause threshold but does not wait.
@@ -642,7 +651,7 @@ fn f1_commit_publishes_without_waiting() {
 }
 
 #[test]
-fn f1_empty_flush_does_not_wake_parked_reader() {
+fn empty_flush_does_not_wake_parked_reader() {
     let (mut w, mut r, _pool) = plain_pipe(1024, 64);
     let (c, waker) = counting_waker();
     {
@@ -666,7 +675,7 @@ fn f1_empty_flush_does_not_wake_parked_reader() {
 }
 
 #[test]
-fn f1_empty_flush_does_not_wake_reader_after_advance() {
+fn empty_flush_does_not_wake_reader_after_advance() {
     let (mut w, mut r, _pool) = plain_pipe(1024, 64);
     put(&mut w, b"abc");
     w.flush_blocking().unwrap();
@@ -693,8 +702,8 @@ fn f1_empty_flush_does_not_wake_reader_after_advance() {
 }
 
 #[test]
-fn f1_flush_after_writer_complete_errors() {
-    // F1 says .NET's FlushAsync does not check writer completion; ringpipe's flush documents
+fn flush_after_writer_complete_errors() {
+    // .NET's FlushAsync does not check the writer's completion; ringpipe's flush documents
     // WriteError::WriterCompleted.
     let (mut w, _r, _pool) = plain_pipe(1024, 64);
     w.complete();
@@ -709,7 +718,7 @@ fn f1_flush_after_writer_complete_errors() {
 }
 
 #[test]
-fn f2_reader_completion_makes_flush_completed() {
+fn reader_completion_makes_flush_completed() {
     let (mut w, mut r, _pool) = plain_pipe(1024, 64);
     put(&mut w, b"abc");
     r.complete();
@@ -725,7 +734,7 @@ fn f2_reader_completion_makes_flush_completed() {
 }
 
 #[test]
-fn f2_reader_error_is_the_same_arc_on_every_call() {
+fn reader_error_is_the_same_arc_on_every_call() {
     let (mut w, mut r, _pool) = plain_pipe(1024, 64);
     r.complete_with_error(TestError { id: 42 });
     let e1 = w.flush_blocking().unwrap_err();
@@ -749,7 +758,7 @@ fn f2_reader_error_is_the_same_arc_on_every_call() {
 }
 
 #[test]
-fn f3_write_all_across_many_tiny_chunks() {
+fn write_all_across_many_tiny_chunks() {
     let (mut w, mut r, pool) = plain_pipe(64, 3);
     let data = pattern(50);
     let f = w.write_all_blocking(&data).unwrap();
@@ -767,7 +776,7 @@ fn f3_write_all_across_many_tiny_chunks() {
 }
 
 #[test]
-fn f3_write_all_larger_than_capacity_with_concurrent_reader() {
+fn write_all_larger_than_capacity_with_concurrent_reader() {
     const N: usize = if cfg!(miri) { 3_000 } else { 100_000 };
     let total = with_timeout(|| {
         let (mut w, mut r, _pool) = plain_pipe(1000, 7);
@@ -796,7 +805,7 @@ fn f3_write_all_larger_than_capacity_with_concurrent_reader() {
 }
 
 #[test]
-fn f3_write_all_after_writer_complete_errors() {
+fn write_all_after_writer_complete_errors() {
     let (mut w, _r, pool) = plain_pipe(1024, 64);
     w.complete();
     assert!(matches!(
@@ -807,7 +816,7 @@ fn f3_write_all_after_writer_complete_errors() {
 }
 
 #[test]
-fn f3_write_all_after_reader_complete_copies_nothing() {
+fn write_all_after_reader_complete_copies_nothing() {
     // WriteAsyncWithACompletedReaderNoops: completed result, 0 blocks rented.
     let (mut w, mut r, pool) = plain_pipe(1024, 64);
     r.complete();
@@ -820,7 +829,7 @@ fn f3_write_all_after_reader_complete_copies_nothing() {
 }
 
 #[test]
-fn f3_write_all_empty_is_a_plain_flush() {
+fn write_all_empty_is_a_plain_flush() {
     let (mut w, mut r, _pool) = plain_pipe(1024, 64);
     put(&mut w, b"pending");
     let f = w.write_all_blocking(b"").unwrap();
