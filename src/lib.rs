@@ -167,196 +167,31 @@
     missing_debug_implementations
 )]
 
+// The crate's layout (see README.md, "Layout"):
+// * `protocol`: the ring protocol, generic over where the bytes live and how a side is woken;
+// * `pipe`: the in-process pipe: pooled chunks, wakers and parked threads, the two halves;
+// * `sync`: the only place that names the synchronisation primitives (std or loom);
+// * `error`: the errors of every operation.
+// Planned beside `pipe` as their issues add them: `io` (I/O traits, sockets, framing), `ipc`
+// (named and anonymous pipes between processes), `shm` (the ring in shared memory).
 mod error;
-mod loom;
-mod options;
-mod pool;
-mod reader;
-mod ring;
-mod sequence;
-mod wait;
-mod writer;
+mod pipe;
+mod protocol;
+mod sync;
 
 pub use error::{AdvanceError, CompletionError, OptionsError, ReadError, ResetError, WriteError};
-pub use options::{
+pub use pipe::canceller::PipeCanceller;
+pub use pipe::future;
+pub use pipe::options::{
     PipeOptions, PipeOptionsBuilder, SpinWait, WakeFences, DEFAULT_CAPACITY, DEFAULT_CHUNK_SIZE,
     DEFAULT_PAUSE_THRESHOLD, DEFAULT_SPIN_WAIT, MAX_SLOTS,
 };
-pub use pool::{ChunkPool, MAX_CHUNK_SIZE, MAX_RETAINED};
-pub use reader::{PipeReader, Read, ReadResult, WriterCompletion};
-pub use sequence::{Chunks, Position, Sequence};
-pub use writer::{Flush, FlushResult, GetMemory, PipeWriter, ReaderCompletion};
-
-use crate::loom::{Arc, Ordering};
-use crate::ring::{Shared, FLUSH_CANCELED, READER_COMPLETED, READ_CANCELED, WRITER_COMPLETED};
-use core::fmt;
-
-/// A unique tag for each pipe generation, so positions cannot cross pipes or resets.
-fn next_tag() -> u64 {
-    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
-    NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
-}
-
-/// Makes every [`WakeFences::Auto`] pipe created from now on use asymmetric fences (see
-/// [`WakeFences`]): on Linux with `membarrier(2)`, publishing then issues no fence instruction
-/// and each park makes one system call that briefly interrupts the other running threads of the
-/// process. Worth it when parks are rare (spinning consumers, large batches,
-/// [`spin_before_park`](PipeOptionsBuilder::spin_before_park)); costly when they are frequent.
-/// Pipes that already exist keep their scheme.
-///
-/// Returns whether asymmetric fences are available (always `false` off Linux, under loom and
-/// Miri, or when the kernel refuses `membarrier`). Setting `RINGPIPE_MEMBARRIER=1` in the
-/// environment has the same effect; `RINGPIPE_MEMBARRIER=0` makes `Auto` pipes symmetric
-/// whatever they spin, and wins over this call.
-pub fn enable_asymmetric_fences() -> bool {
-    AUTO_ASYMMETRIC.store(true, std::sync::atomic::Ordering::Relaxed);
-    crate::loom::asymmetric_available()
-}
-
-/// Set by [`enable_asymmetric_fences`]. Relaxed on both sides: it only picks the scheme of pipes
-/// created later, publishes no memory, and each pipe reads it once, at creation, and keeps the
-/// answer in `Shared::asym` (both halves read that, never this), so a pipe's halves always agree
-/// whatever value a racing creation sees.
-static AUTO_ASYMMETRIC: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
-
-/// Whether a pipe built with `options` uses asymmetric fences.
-pub(crate) fn resolve_fences(options: &PipeOptions) -> bool {
-    let want = match options.fences {
-        WakeFences::Symmetric => false,
-        WakeFences::Asymmetric => true,
-        WakeFences::Auto => {
-            // The environment is read once per process.
-            static ENV: std::sync::OnceLock<Option<bool>> = std::sync::OnceLock::new();
-            let env = *ENV.get_or_init(|| match std::env::var_os("RINGPIPE_MEMBARRIER") {
-                Some(v) if v == "0" => Some(false),
-                Some(v) if v == "1" => Some(true),
-                _ => None,
-            });
-            env.unwrap_or_else(|| {
-                matches!(options.spin, SpinWait::Fixed(n) if n > 0)
-                    || AUTO_ASYMMETRIC.load(std::sync::atomic::Ordering::Relaxed)
-            })
-        }
-    };
-    want && crate::loom::asymmetric_available()
-}
-
-/// Creates a pipe and returns its two halves.
-///
-/// ```
-/// let (writer, reader) = ringpipe::pipe(Default::default());
-/// # drop((writer, reader));
-/// ```
-pub fn pipe(options: PipeOptions) -> (PipeWriter, PipeReader) {
-    let shared = Shared::new(&options);
-    let tag = next_tag();
-    (
-        PipeWriter::new(shared.clone()),
-        PipeReader::new(shared, tag),
-    )
-}
-
-/// Makes a pipe whose both sides have completed usable again (.NET `Pipe.Reset`): empty,
-/// no completion, no error, no pending cancel. Nothing is allocated; positions from before
-/// the reset are refused afterwards.
-///
-/// ```
-/// let (mut w, mut r) = ringpipe::pipe(Default::default());
-/// w.complete();
-/// r.complete();
-/// ringpipe::reset(&mut w, &mut r).unwrap();
-/// w.write_all_blocking(b"again").unwrap();
-/// assert_eq!(r.try_read().unwrap().unwrap().buffer().to_vec(), b"again");
-/// ```
-///
-/// # Errors
-/// [`ResetError::NotCompleted`] unless both sides completed; [`ResetError::DifferentPipes`].
-pub fn reset(writer: &mut PipeWriter, reader: &mut PipeReader) -> Result<(), ResetError> {
-    if !Arc::ptr_eq(&writer.shared, &reader.shared) {
-        return Err(ResetError::DifferentPipes);
-    }
-    let sh = &*writer.shared;
-    if !writer.is_completed() || !reader.is_completed() {
-        return Err(ResetError::NotCompleted {
-            writer: writer.is_completed(),
-            reader: reader.is_completed(),
-        });
-    }
-    // Both halves are borrowed mutably and completed: only cancel handles can touch the
-    // shared state now, and only its `state` word.
-    sh.writer.tail.store(0, Ordering::Relaxed);
-    sh.reader.head.store(0, Ordering::Relaxed);
-    sh.reader.examined.store(0, Ordering::Relaxed);
-    sh.reader.released.store(0, Ordering::Relaxed);
-    sh.reader.wait_pos.store(0, Ordering::Relaxed);
-    sh.reader.stall_tail.store(0, Ordering::Relaxed);
-    sh.writer.need_head.store(0, Ordering::Relaxed);
-    sh.writer.need_released.store(0, Ordering::Relaxed);
-    // SAFETY: both sides completed and are borrowed mutably: nobody else reads these cells.
-    sh.writer_error.with_mut(|p| unsafe { *p = None });
-    // SAFETY: as above.
-    sh.reader_error.with_mut(|p| unsafe { *p = None });
-    // SAFETY: as above.
-    sh.opened.with_mut(|p| unsafe { *p = 0 });
-    for slot in sh.slots.iter() {
-        slot.len.store(ring::OPEN, Ordering::Relaxed);
-    }
-    drop(sh.reader_waker.take());
-    drop(sh.writer_waker.take());
-    // Ordering: Release; pairs with the Acquire loads of `state` by the halves (which are
-    // ours) and by cancel handles.
-    sh.state.store(0, Ordering::Release);
-    let tag = next_tag();
-    writer.reset_local();
-    reader.reset_local(tag);
-    Ok(())
-}
-
-/// Cancels a pending read or flush, from any thread (.NET `CancelPendingRead` /
-/// `CancelPendingFlush`). Get one from [`PipeReader::canceller`] or [`PipeWriter::canceller`];
-/// it is `Clone`, `Send` and `Sync`.
-#[derive(Clone)]
-pub struct PipeCanceller {
-    shared: Arc<Shared>,
-}
-
-impl fmt::Debug for PipeCanceller {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("PipeCanceller").finish_non_exhaustive()
-    }
-}
-
-impl PipeCanceller {
-    /// Makes the pending read, or the next one if none is pending, return with
-    /// [`ReadResult::is_canceled`] (and whatever data there is). One-shot; nothing is lost.
-    pub fn cancel_pending_read(&self) {
-        // Ordering: AcqRel RMW; the reader observes it with an Acquire load.
-        self.shared.state.fetch_or(READ_CANCELED, Ordering::AcqRel);
-        self.shared.wake_reader();
-    }
-
-    /// Makes the pending flush, or the next one, return with [`FlushResult::is_canceled`];
-    /// a writer waiting for room ([`get_memory`](PipeWriter::get_memory) and its forms) gets
-    /// [`WriteError::Canceled`] instead, and a [`write_all`](PipeWriter::write_all) returns
-    /// canceled with the count of bytes that went in. The flushed data stays committed; a
-    /// paused writer stays paused. One-shot: it ends one flush or one wait for room, whichever
-    /// comes first.
-    pub fn cancel_pending_flush(&self) {
-        // Ordering: AcqRel RMW; the writer observes it with an Acquire load.
-        self.shared.state.fetch_or(FLUSH_CANCELED, Ordering::AcqRel);
-        self.shared.wake_writer();
-    }
-
-    /// Whether the writer has completed.
-    pub fn is_writer_completed(&self) -> bool {
-        self.shared.state.load(Ordering::Relaxed) & WRITER_COMPLETED != 0
-    }
-
-    /// Whether the reader has completed.
-    pub fn is_reader_completed(&self) -> bool {
-        self.shared.state.load(Ordering::Relaxed) & READER_COMPLETED != 0
-    }
-}
+pub use pipe::pool::{ChunkPool, MAX_CHUNK_SIZE, MAX_RETAINED};
+pub use pipe::reader::{PipeReader, ReadResult};
+pub use pipe::sequence::{Chunks, Position, Sequence};
+pub use pipe::writer::PipeWriter;
+pub use pipe::{pipe, reset};
+pub use protocol::FlushResult;
 
 #[cfg(doctest)]
 mod compile_fail_tests;

@@ -1,8 +1,7 @@
 //! Wake fences (`WakeFences`): which scheme a pipe gets, and that parked sides are woken under
-//! both schemes (the asymmetric one parks through `membarrier(2)` on Linux).
-//!
-//! Everything runs in one `#[test]`, in order: `enable_asymmetric_fences` changes what `Auto`
-//! pipes created afterwards get, process-wide, so it must come last.
+//! both schemes (the asymmetric one parks through `membarrier(2)` on Linux). The scheme is the
+//! pipe's own choice: nothing process-wide (no environment variable, no global switch) changes
+//! it.
 
 mod support;
 
@@ -17,15 +16,6 @@ fn options(fences: WakeFences, spin: u32, capacity: usize, chunk: usize) -> Pipe
         .wake_fences(fences)
         .build()
         .expect("valid options")
-}
-
-/// What `RINGPIPE_MEMBARRIER` asks of `Auto` pipes, if anything.
-fn env_choice() -> Option<bool> {
-    match std::env::var("RINGPIPE_MEMBARRIER").as_deref() {
-        Ok("1") => Some(true),
-        Ok("0") => Some(false),
-        _ => None,
-    }
 }
 
 /// Two pipes, a ping-pong of `trips` 3-byte messages through 8-byte rings: every read and
@@ -121,9 +111,8 @@ fn wake_fences_choice_and_wake_ups() {
             );
         }
 
-        // Auto: asymmetric exactly when the pipe spins a fixed number of times before parking
-        // (unless the environment says otherwise); never-spinning and adaptive pipes (the
-        // default) are symmetric.
+        // Auto: asymmetric exactly when the pipe spins a fixed number of times before parking;
+        // never-spinning and adaptive pipes (the default) are symmetric.
         let (w0, _r0) = ringpipe::pipe(options(WakeFences::Auto, 0, 64, 16));
         let (w1, _r1) = ringpipe::pipe(options(WakeFences::Auto, 10, 64, 16));
         let adaptive = PipeOptions::builder()
@@ -135,15 +124,9 @@ fn wake_fences_choice_and_wake_ups() {
         let (w2, _r2) = ringpipe::pipe(adaptive);
         let (w3, _r3) = ringpipe::pipe(PipeOptions::default());
         for w in [&w0, &w2, &w3] {
-            assert_eq!(
-                w.asymmetric_fences(),
-                env_choice().unwrap_or(false) && available
-            );
+            assert!(!w.asymmetric_fences());
         }
-        assert_eq!(
-            w1.asymmetric_fences(),
-            env_choice().unwrap_or(true) && available
-        );
+        assert_eq!(w1.asymmetric_fences(), available);
         assert_eq!(
             PipeOptions::default().wake_fences(),
             WakeFences::Auto,
@@ -155,20 +138,6 @@ fn wake_fences_choice_and_wake_ups() {
             pingpong(fences, trips);
             stream(fences, total);
         }
-
-        // enable_asymmetric_fences: later Auto pipes without spinning become asymmetric (unless
-        // RINGPIPE_MEMBARRIER=0); pipes that exist keep their scheme.
-        let (before, _rb) = ringpipe::pipe(options(WakeFences::Auto, 0, 64, 16));
-        let had = before.asymmetric_fences();
-        assert_eq!(ringpipe::enable_asymmetric_fences(), available);
-        let (after, _ra) = ringpipe::pipe(options(WakeFences::Auto, 0, 64, 16));
-        assert_eq!(
-            after.asymmetric_fences(),
-            env_choice().unwrap_or(true) && available
-        );
-        assert_eq!(before.asymmetric_fences(), had);
-        let (sym, _rs) = ringpipe::pipe(options(WakeFences::Symmetric, 0, 64, 16));
-        assert!(!sym.asymmetric_fences(), "an explicit choice wins");
         pingpong(WakeFences::Auto, trips / 3);
     });
 }

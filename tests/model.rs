@@ -1121,6 +1121,7 @@ fn build(case: &Case) -> (PipeOptions, ChunkPool) {
         .capacity(case.capacity)
         .pause_writer_threshold(case.pause)
         .resume_writer_threshold(case.resume)
+        .wake_fences(support::test_fences())
         .build()
         .unwrap();
     (opts, pool)

@@ -154,7 +154,8 @@ fn setup(cfg: &Cfg) -> Setup {
     let pool = ChunkPool::new(cfg.chunk, 8).unwrap();
     let mut b = PipeOptions::builder()
         .pool(pool.clone())
-        .spin_before_park(cfg.spin);
+        .spin_before_park(cfg.spin)
+        .wake_fences(support::test_fences());
     if let Some(c) = cfg.capacity {
         b = b.capacity(c);
     }
@@ -1317,6 +1318,7 @@ fn writer_waiting_for_room_vs_reader_draining_never_deadlocks() {
             .pool(pool.clone())
             .capacity(cap)
             .pause_writer_threshold(0)
+            .wake_fences(support::test_fences())
             .build()
             .unwrap();
         let (mut w, mut r) = ringpipe::pipe(opts);

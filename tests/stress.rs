@@ -51,7 +51,7 @@
 //!   in the summary line and in every failure. It fixes each run's configuration and the sides'
 //!   random streams, not the threads' interleaving (nor, therefore, what each read returns).
 //! * `RINGPIPE_STRESS_RUN_SEED`: repeat only the run with this seed (from a failure message).
-//! * `RINGPIPE_MEMBARRIER=1` (read by the crate) runs the suite over asymmetric fences.
+//! * `RINGPIPE_TEST_FENCES=asymmetric` runs the suite over asymmetric fences (`support::test_fences`).
 //!
 //! Each test prints a summary line (runs, bytes, reads, cancels seen and issued; visible with
 //! `--nocapture`). Under Miri each test does four tiny runs (a few hundred bytes) with a fixed
@@ -411,7 +411,9 @@ fn build_options(
         return (opts, pool, Some(guard));
     }
     let chunk = cfg.chunk.expect("a chunk size");
-    let mut b = PipeOptions::builder().spin_wait(cfg.spin);
+    let mut b = PipeOptions::builder()
+        .spin_wait(cfg.spin)
+        .wake_fences(support::test_fences());
     if let Some(c) = cfg.capacity {
         b = b.capacity(c);
     }
@@ -1469,7 +1471,7 @@ impl Checker {
     }
 }
 
-fn read_fut(r: &mut PipeReader, need: Need) -> ringpipe::Read<'_> {
+fn read_fut(r: &mut PipeReader, need: Need) -> ringpipe::future::ReadFuture<'_> {
     match need {
         Need::AtLeast(n) => r.read_at_least(n),
         Need::More | Need::Try => r.read(),

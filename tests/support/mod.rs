@@ -2,14 +2,14 @@
 //!
 //! Here: a counting waker to poll futures by hand, option builders, pipes over a private chunk
 //! pool, writing and reading shortcuts, a detached copy of a read result, a typed error to
-//! check identity, and a hang guard. [`rng`]: the stream hash and a small PRNG. [`exec`]:
-//! minimal executors and a spin-loop backoff.
+//! check identity, a hang guard, and the wake fences a test run asks for. [`rng`]: the stream
+//! hash and a small PRNG. [`exec`]: minimal executors and a spin-loop backoff.
 #![allow(dead_code)]
 
 pub mod exec;
 pub mod rng;
 
-use ringpipe::{ChunkPool, PipeOptions, PipeReader, PipeWriter, ReadError, ReadResult};
+use ringpipe::{ChunkPool, PipeOptions, PipeReader, PipeWriter, ReadError, ReadResult, WakeFences};
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -196,5 +196,20 @@ pub fn with_timeout<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -
             Ok(()) => panic!("scenario thread ended without a result"),
         },
         Err(mpsc::RecvTimeoutError::Timeout) => panic!("scenario hung for {limit} s"),
+    }
+}
+
+/// The wake fences the streaming, model and stress suites give their pipes:
+/// `RINGPIPE_TEST_FENCES=asymmetric` (CI runs the streaming and model suites so) or
+/// `symmetric`; otherwise each pipe's default, `WakeFences::Auto`. The library itself reads no
+/// environment variable: the tests pass the choice as an option.
+pub fn test_fences() -> WakeFences {
+    match std::env::var("RINGPIPE_TEST_FENCES").as_deref() {
+        Ok("asymmetric") => WakeFences::Asymmetric,
+        Ok("symmetric") => WakeFences::Symmetric,
+        Ok(other) if !other.is_empty() => {
+            panic!("RINGPIPE_TEST_FENCES={other}: expected asymmetric or symmetric")
+        }
+        _ => WakeFences::Auto,
     }
 }

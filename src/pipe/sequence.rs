@@ -1,8 +1,7 @@
 //! The reader's view of the data: a multi-chunk byte sequence (.NET `ReadOnlySequence<byte>`)
 //! and positions in it (.NET `SequencePosition`).
 
-use crate::loom::Ordering;
-use crate::ring::{Shared, OPEN};
+use super::LocalRing;
 use core::fmt;
 use core::ops::{Bound, RangeBounds};
 
@@ -56,7 +55,7 @@ struct Cursor {
 /// ```
 #[derive(Clone, Copy)]
 pub struct Sequence<'a> {
-    shared: &'a Shared,
+    ring: &'a LocalRing,
     start: u64,
     end: u64,
     cur: Cursor,
@@ -79,7 +78,7 @@ impl<'a> Sequence<'a> {
     /// advancing for `'a`.
     #[inline]
     pub(crate) unsafe fn new(
-        shared: &'a Shared,
+        ring: &'a LocalRing,
         start: u64,
         end: u64,
         seq: u64,
@@ -87,7 +86,7 @@ impl<'a> Sequence<'a> {
         tag: u64,
     ) -> Self {
         let mut s = Sequence {
-            shared,
+            ring,
             start,
             end,
             cur: Cursor {
@@ -103,12 +102,10 @@ impl<'a> Sequence<'a> {
     /// The end of the chunk's data, or `u64::MAX` while the writer still fills it.
     #[inline]
     fn chunk_end(&self, c: Cursor) -> u64 {
-        // Ordering: Acquire, pairs with P2 (seal).
-        let len = self.shared.slot(c.seq).len.load(Ordering::Acquire);
-        if len == OPEN {
-            u64::MAX
-        } else {
-            c.start + len as u64
+        // P2: a sealed length is final.
+        match self.ring.sealed_len(c.seq) {
+            Some(len) => c.start + len as u64,
+            None => u64::MAX,
         }
     }
 
@@ -261,7 +258,7 @@ impl<'a> Sequence<'a> {
         };
         let cur = narrowed.seek(start);
         Sequence {
-            shared: self.shared,
+            ring: self.ring,
             start,
             end,
             cur,
@@ -339,8 +336,8 @@ impl<'a> Iterator for Chunks<'a> {
                 // contract), so chunk `c.seq` is in the reader's range of slots, holds them at
                 // offset `off`, and nobody writes them while the reader is borrowed.
                 let bytes = unsafe {
-                    s.shared.track_read(c.seq, off, len);
-                    core::slice::from_raw_parts(s.shared.chunk_ptr(c.seq).add(off), len)
+                    s.ring.track_read(c.seq, off, len);
+                    core::slice::from_raw_parts(s.ring.slot_base(c.seq).add(off), len)
                 };
                 s.start = hi;
                 if hi == ce && hi < s.end {

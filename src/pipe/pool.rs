@@ -11,7 +11,8 @@
 //! needs `take` and `put`, which is what a shared-memory transport will replace.
 
 use crate::error::OptionsError;
-use crate::loom::{Arc, AtomicUsize, FreeList, Ordering};
+use crate::sync::free_list::FreeList;
+use crate::sync::{Arc, AtomicUsize, Ordering};
 use core::fmt;
 use core::ptr::NonNull;
 use std::alloc::Layout;
@@ -32,7 +33,7 @@ pub const MAX_RETAINED: usize = 1 << 20;
 pub(crate) struct Chunk {
     ptr: NonNull<u8>,
     #[cfg(loom)]
-    shadow: NonNull<[crate::loom::UnsafeCell<()>]>,
+    shadow: NonNull<[crate::sync::UnsafeCell<()>]>,
 }
 
 // SAFETY: a `Chunk` is a uniquely owned heap allocation (like `Box<[u8]>`); moving it to
@@ -49,8 +50,8 @@ impl Chunk {
             ptr,
             #[cfg(loom)]
             shadow: {
-                let cells: Box<[crate::loom::UnsafeCell<()>]> = (0..size)
-                    .map(|_| crate::loom::UnsafeCell::new(()))
+                let cells: Box<[crate::sync::UnsafeCell<()>]> = (0..size)
+                    .map(|_| crate::sync::UnsafeCell::new(()))
                     .collect();
                 // SAFETY: `Box::into_raw` never returns null.
                 unsafe { NonNull::new_unchecked(Box::into_raw(cells)) }

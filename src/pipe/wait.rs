@@ -1,8 +1,8 @@
-//! How a blocking call waits: it drives the same future an async caller awaits, with a waker
-//! that unparks the calling thread. One core, three ways to wait.
+//! How an in-process wait spins before it parks, and how a blocking call waits: it drives the
+//! same future an async caller awaits, with a waker that unparks the calling thread. One core,
+//! three ways to wait.
 
-use crate::loom::{AtomicUsize, Ordering};
-use crate::options::SpinWait;
+use super::options::SpinWait;
 use core::future::Future;
 
 /// One side's memory of how its spins before parking went ([`SpinWait::Adaptive`]). Local to
@@ -98,14 +98,6 @@ pub(crate) fn thread_tag() -> usize {
 #[inline]
 pub(crate) fn seen_here(other_seen_on: usize) -> bool {
     other_seen_on != 0 && other_seen_on == thread_tag()
-}
-
-/// For [`Spinner::spin`]: whether the other side, whose `seen_on` this is, was last seen
-/// (parking, or waking its own other side) on the calling thread. Looked at only for an adaptive spin (the others do not ask).
-#[inline]
-pub(crate) fn other_side_here(policy: SpinWait, other_seen_on: &AtomicUsize) -> bool {
-    // Ordering: Relaxed; a hint for the spin, not part of any protocol.
-    matches!(policy, SpinWait::Adaptive { .. }) && seen_here(other_seen_on.load(Ordering::Relaxed))
 }
 
 /// Checks `ready` until it gives a value or `max` has passed (looking at the clock every

@@ -1,7 +1,7 @@
 //! Pipe options: capacity, chunk size, backpressure thresholds, chunk pool.
 
+use super::pool::ChunkPool;
 use crate::error::OptionsError;
-use crate::pool::ChunkPool;
 
 /// Default capacity: 1 MiB.
 pub const DEFAULT_CAPACITY: usize = 1 << 20;
@@ -114,10 +114,7 @@ impl Default for SpinWait {
 ///   tells which one a pipe got.
 /// * [`Auto`](WakeFences::Auto) (the default): `Asymmetric` when the pipe spins a fixed
 ///   number of times before it parks ([`SpinWait::Fixed`], `spin_before_park > 0`), `Symmetric`
-///   otherwise (adaptive spinning stops when parks are frequent, and then they must be cheap). The environment variable
-///   `RINGPIPE_MEMBARRIER=1` (or [`enable_asymmetric_fences`](crate::enable_asymmetric_fences))
-///   makes every `Auto` pipe created afterwards asymmetric, `RINGPIPE_MEMBARRIER=0` every one
-///   symmetric.
+///   otherwise (adaptive spinning stops when parks are frequent, and then they must be cheap).
 ///
 /// The choice is made when the pipe is created and never changes, so both halves always agree.
 /// Correctness does not depend on it; only where the cost falls does.

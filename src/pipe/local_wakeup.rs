@@ -1,0 +1,146 @@
+//! How the two halves of an in-process pipe park and wake each other: the [`Wakeup`] of
+//! [`pipe`](crate::pipe()).
+//!
+//! A side that waits leaves its task's waker in its [`WakerSlot`]; the other side, having
+//! published what it waited for, takes the waker and wakes it. A blocking call is the same
+//! wait driven by a waker that unparks the thread (`wait::block_on`). Before it parks, a wait
+//! spins as the pipe's [`SpinWait`] says. Which half pays for the store-buffering fence W1 is
+//! the pipe's [`WakeFences`], resolved once when the pipe is created.
+
+use super::options::{PipeOptions, SpinWait, WakeFences};
+use super::wait::{seen_here, thread_tag, Spinner};
+use crate::protocol::{Side, Wakeup};
+use crate::sync::fences::{asymmetric_available, fence_heavy, fence_light};
+use crate::sync::waker_slot::WakerSlot;
+use crate::sync::{AtomicUsize, Ordering};
+use core::task::Context;
+use crossbeam_utils::CachePadded;
+
+/// One side's waker slot, and the thread it was last seen on.
+struct Parking {
+    waker: WakerSlot,
+    /// The thread this side was last on when it parked or woke the other side
+    /// (`wait::thread_tag`; 0 = never): the other side does not spin-wait while running on
+    /// that same thread (see `wait::Spinner::spin`). A hint only, kept by adaptive pipes and
+    /// written and read on the slow paths (parking, waking, spinning), never on a publish.
+    seen_on: AtomicUsize,
+}
+
+/// The in-process wake-up: a waker slot per side, the spin policy and the fence scheme.
+pub(crate) struct LocalWakeup {
+    reader: CachePadded<Parking>,
+    writer: CachePadded<Parking>,
+    spin: SpinWait,
+    /// Asymmetric fences (W1): decided at creation, never changed, so both halves agree.
+    asym: bool,
+}
+
+/// What a side needs for its spin: the policy, and whether the other side was last seen on
+/// the calling thread.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct SpinPlan {
+    policy: SpinWait,
+    other_side_here: bool,
+}
+
+impl LocalWakeup {
+    pub(crate) fn new(options: &PipeOptions) -> LocalWakeup {
+        let parking = || {
+            CachePadded::new(Parking {
+                waker: WakerSlot::new(),
+                seen_on: AtomicUsize::new(0),
+            })
+        };
+        LocalWakeup {
+            reader: parking(),
+            writer: parking(),
+            spin: options.spin,
+            asym: asymmetric_fences(options),
+        }
+    }
+
+    fn side(&self, side: Side) -> &Parking {
+        match side {
+            Side::Reader => &self.reader,
+            Side::Writer => &self.writer,
+        }
+    }
+
+    /// Records the calling thread as where `side` was last seen, for the other side's adaptive
+    /// spin. Only an adaptive pipe asks for it, so the others skip the store.
+    fn note_seen(&self, side: Side) {
+        if matches!(self.spin, SpinWait::Adaptive { .. }) {
+            // Ordering: Relaxed; a hint for the spin, not part of any protocol.
+            self.side(side)
+                .seen_on
+                .store(thread_tag(), Ordering::Relaxed);
+        }
+    }
+}
+
+impl Wakeup for LocalWakeup {
+    type SpinState = Spinner;
+    type SpinPlan = SpinPlan;
+
+    #[inline]
+    fn fence_light(&self) {
+        fence_light(self.asym);
+    }
+
+    #[inline]
+    fn fence_heavy(&self) {
+        fence_heavy(self.asym);
+    }
+
+    #[inline]
+    fn spin_plan(&self, side: Side) -> SpinPlan {
+        // Looked at only for an adaptive spin (the others do not ask).
+        let other_side_here = matches!(self.spin, SpinWait::Adaptive { .. }) && {
+            // Ordering: Relaxed; a hint for the spin, not part of any protocol.
+            seen_here(self.side(side.other()).seen_on.load(Ordering::Relaxed))
+        };
+        SpinPlan {
+            policy: self.spin,
+            other_side_here,
+        }
+    }
+
+    #[inline]
+    fn spin<T>(plan: SpinPlan, state: &mut Spinner, ready: impl FnMut() -> Option<T>) -> Option<T> {
+        state.spin(plan.policy, plan.other_side_here, ready)
+    }
+
+    fn register(&self, side: Side, cx: &mut Context<'_>) {
+        self.note_seen(side);
+        self.side(side).waker.register(cx.waker());
+    }
+
+    fn wake(&self, side: Side) {
+        self.note_seen(side.other());
+        self.side(side).waker.wake();
+    }
+
+    fn wake_for_event(&self, side: Side) {
+        self.side(side).waker.wake();
+    }
+
+    fn reset(&self) {
+        drop(self.reader.waker.take());
+        drop(self.writer.waker.take());
+    }
+
+    fn asymmetric(&self) -> bool {
+        self.asym
+    }
+}
+
+/// Whether a pipe built with `options` uses asymmetric fences (see [`WakeFences`]): what it
+/// asks for, where `membarrier(2)` is available.
+fn asymmetric_fences(options: &PipeOptions) -> bool {
+    let want = match options.fences {
+        WakeFences::Symmetric => false,
+        WakeFences::Asymmetric => true,
+        WakeFences::Auto => matches!(options.spin, SpinWait::Fixed(n) if n > 0),
+    };
+    want && asymmetric_available()
+}

@@ -1,0 +1,527 @@
+//! The ring protocol between one writer and one reader, written once for every home it can
+//! have.
+//!
+//! The protocol is generic over its two homes: where the bytes of a slot live ([`Storage`]:
+//! pooled heap chunks in process, later a fixed region of a shared mapping) and how a parked
+//! side waits and is woken ([`Wakeup`]: a waker slot and thread parking in process, later a
+//! futex word or an eventfd). It names neither a chunk type nor a `Waker` nor a thread. The
+//! shared state is [`Ring`]; each half keeps its own position in [`Producer`] and
+//! [`Consumer`], which the front-ends (`pipe::PipeWriter`, `pipe::PipeReader`) wrap.
+//!
+//! Every value one side reads from the other's part of the ring (cursors, slot lengths, wait
+//! positions, needs, state bits) goes through the few methods of `Ring` grouped under "Reads
+//! of the other side's values" (and the `state` loads), so that a ring whose other side is
+//! another, untrusted process can validate them in one place.
+//!
+//! # Layout
+//!
+//! Data is addressed by absolute *positions*: byte `p` is the `p`-th byte ever written into
+//! the pipe (since creation or the last reset). Positions are `u64` and never wrap in practice.
+//! The bytes live in slots of `chunk_size` bytes ([`Storage`]); the `n`-th slot the writer
+//! opens is slot `n & mask` of a power-of-two ring of slots. A slot holds a run of consecutive
+//! positions starting where the previous slot's data ended; the writer seals a slot (records
+//! its final length) when it moves to the next one, possibly leaving its end unused when a
+//! size hint did not fit.
+//!
+//! # Invariants
+//!
+//! 1. `tail` (the committed position) is written by the writer only; `head` (consumed),
+//!    `examined` and `released` by the reader only; all four only grow, except `examined`,
+//!    which the reader may move back ("un-examine") but never below `head`.
+//! 2. `head <= examined <= tail` as the reader sees them, and `writer position - head <=
+//!    capacity` (the writer checks it before handing out memory).
+//! 3. Slots `released .. opened` are open in the [`Storage`]; the writer owns slot
+//!    `opened - 1` while its length is `OPEN`; a sealed length is at least 1 and never changes
+//!    until the reader releases the slot. Slots outside that range are released.
+//! 4. Bytes in `[head, tail)` are initialised and only read; bytes from the writer's position
+//!    onwards (to the end of its chunk) belong to the writer. Unflushed bytes in `[tail,
+//!    writer position)` are never visible to the reader.
+//! 5. `WRITER_COMPLETED` and `READER_COMPLETED` are monotonic until a reset; whichever side
+//!    completes second releases every slot still open, exactly once.
+//! 6. (R1) No slot whose every byte the reader has consumed stays open while the reader is
+//!    parked: the reader releases consumed, sealed slots in `advance_to`, before it parks and
+//!    again after announcing its wait; a writer that seals a slot the parked reader has wholly
+//!    consumed wakes it to release it; and no side calls a wait for such a slot a deadlock.
+//!
+//! # Orderings
+//!
+//! Each synchronising pair, with the tag used at the call sites:
+//!
+//! * **P1** writer `tail.store(Release)` (commit) ↔ reader `tail.load(Acquire)` (read): the
+//!   committed bytes, the storage of the slots they live in and their `OPEN` lengths.
+//! * **P2** writer `lens[slot].store(Release)` (seal) ↔ reader `lens[slot].load(Acquire)`: the
+//!   slot is finished; the reader may release it once consumed.
+//! * **P3** reader `released.store(Release)` ↔ writer `released.load(Acquire)`: the reader is
+//!   done with the slots (and released their storage); the writer may reuse them.
+//! * **P4** reader `head.store(Release)` / `examined.store(Release)` ↔ writer `Acquire` loads:
+//!   byte room and backpressure. `head` is stored before `examined`.
+//! * **W1** (no lost wake-up, store-buffering): a side that parks registers its waker, sets its
+//!   `*_WAITING` bit (RMW), issues the heavy fence and re-checks the other side's cursor; the
+//!   other side stores its cursor, issues the light fence and then loads `state`. The pair
+//!   ([`Wakeup::fence_heavy`] / [`Wakeup::fence_light`]) acts as two `fence(SeqCst)`: at least
+//!   one of the two sees the other's store. In a symmetric pipe both halves are
+//!   `fence(SeqCst)`; in an asymmetric one (see [`WakeFences`](crate::WakeFences)) the light
+//!   half is a compiler fence and the heavy half `membarrier(2)`, so publishing costs no fence
+//!   instruction and parking pays instead. loom models both halves as `fence(SeqCst)`.
+//! * **R1** (held slots, invariant 6) the writer's seal (`lens` store) is followed by the light
+//!   fence and a load of `state`; the reader's `READER_WAITING` RMW by the heavy fence and a
+//!   re-check of the slot lengths: the same store-buffering pair as W1, so either the writer
+//!   sees the parked reader (and wakes it) or the reader sees the seal (and releases).
+//! * **C1** completion: `state.fetch_or(COMPLETED, AcqRel)`; the completing side's stores
+//!   before it (final commit, error value, opened count) are visible to whoever observes the
+//!   bit with an `Acquire` load.
+//! * **Wake-ups come last.** Every operation makes all its changes to the shared state (and
+//!   frees what it frees) before it calls a waker, so a waker that panics leaves a consistent
+//!   pipe behind (`tests/misuse.rs`). A side registers its waker before it announces its wait
+//!   and re-checks after, so a wake that finds no waker (between `take` and `register`, see
+//!   `sync::waker_slot::WakerSlot::register`) is never the one it needed.
+//! * **D1** (deadlock detection) the reader stores `wait_pos` with `Release` before its
+//!   `READER_WAITING` RMW; the writer loads it with `Acquire` *before* re-trying its grant, so
+//!   whichever of the reader's waits the value comes from, every head the reader stored before
+//!   that wait is visible to the grant. Symmetrically the writer stores `need_head` /
+//!   `need_released` with `Release` after its last commit, and the reader, having loaded them
+//!   with `Acquire`, re-reads `tail` before it calls the situation a deadlock. A `state` bit and
+//!   the value next to it may come from different waits; these pairs make that harmless.
+
+mod consumer;
+mod producer;
+mod storage;
+mod wakeup;
+
+pub(crate) use consumer::{Consumer, Need, Snap};
+pub use producer::FlushResult;
+pub(crate) use producer::{GrantFail, Producer};
+pub(crate) use storage::Storage;
+pub(crate) use wakeup::{Side, Wakeup};
+
+use crate::error::CompletionError;
+use crate::sync::{AtomicU32, AtomicU64, AtomicUsize, Ordering, UnsafeCell};
+use core::task::{Context, Poll};
+use crossbeam_utils::CachePadded;
+
+/// A slot's length while the writer fills it.
+const OPEN: usize = usize::MAX;
+
+// Bits of `Ring::state`.
+const WRITER_COMPLETED: u32 = 1 << 0;
+const READER_COMPLETED: u32 = 1 << 1;
+const WRITER_FAILED: u32 = 1 << 2;
+const READER_FAILED: u32 = 1 << 3;
+/// Set by a canceller: the pending read, or the next one, returns canceled (one-shot).
+pub(crate) const READ_CANCELED: u32 = 1 << 4;
+/// Set by a canceller: the pending flush or wait for room, or the next one, ends (one-shot).
+pub(crate) const FLUSH_CANCELED: u32 = 1 << 5;
+/// The reader is parked until `tail >= wait_pos`.
+const READER_WAITING: u32 = 1 << 6;
+/// The writer is parked (in a flush, or for room when `WRITER_WAITING_SPACE` is also set).
+const WRITER_WAITING: u32 = 1 << 7;
+/// The writer is parked until `head >= need_head` and `released >= need_released`.
+const WRITER_WAITING_SPACE: u32 = 1 << 8;
+/// The reader's current read can never be satisfied (see [`crate::ReadError::WouldDeadlock`]).
+/// Set by whichever side notices; cleared by the reader when it consumes or un-examines.
+const STALLED: u32 = 1 << 9;
+/// The reader moved `examined` back (un-examined); the writer's cached copy may be too high.
+/// Set by the reader after storing `examined`, cleared by the writer when it reloads.
+const EXAMINED_BACK: u32 = 1 << 10;
+
+/// What the reader publishes, on its own cache line.
+struct ReaderSide {
+    /// Consumed position. Written by the reader only.
+    head: AtomicU64,
+    /// Examined position. Written by the reader only.
+    examined: AtomicU64,
+    /// Number of slots released (the sequence number of the slot holding `head`).
+    released: AtomicU64,
+    /// The tail position that would satisfy the parked reader.
+    wait_pos: AtomicU64,
+    /// The tail a stall was judged on (stored with Release before the `STALLED` RMW, by
+    /// whichever side sets it): only a commit past it ends the stall.
+    stall_tail: AtomicU64,
+}
+
+/// What the writer publishes, on its own cache line.
+struct WriterSide {
+    /// Committed position. Written by the writer only.
+    tail: AtomicU64,
+    /// The `head` that would give the parked writer the byte room it needs.
+    need_head: AtomicU64,
+    /// The `released` count that would give the parked writer a free slot.
+    need_released: AtomicU64,
+}
+
+/// The sizes a ring is built with (checked by the front-end's options).
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct RingParams {
+    /// Number of slots: a power of two, at least 2.
+    pub(crate) slots: usize,
+    /// The most bytes the ring holds unconsumed (flushed or not).
+    pub(crate) capacity: u64,
+    /// Pause threshold (0 = never pause).
+    pub(crate) pause: u64,
+    /// Resume threshold.
+    pub(crate) resume: u64,
+}
+
+/// The state the two halves share: cursors, state bits, slot lengths, completion errors, and
+/// the ring's two homes.
+pub(crate) struct Ring<S, W> {
+    writer: CachePadded<WriterSide>,
+    reader: CachePadded<ReaderSide>,
+    state: CachePadded<AtomicU32>,
+    /// `OPEN` while the writer fills the slot, then the number of data bytes in it.
+    lens: Box<[AtomicUsize]>,
+    mask: u64,
+    capacity: u64,
+    chunk_size: usize,
+    pause: u64,
+    resume: u64,
+    /// Set by the writer before it completes with an error; read after `WRITER_FAILED` is seen.
+    writer_error: UnsafeCell<Option<CompletionError>>,
+    /// Set by the reader before it completes with an error; read after `READER_FAILED` is seen.
+    reader_error: UnsafeCell<Option<CompletionError>>,
+    /// Number of slots the writer has opened; written by the writer before it completes.
+    opened: UnsafeCell<u64>,
+    /// Where the bytes of the slots live.
+    storage: S,
+    /// How the sides park and wake each other.
+    wakeup: W,
+}
+
+// SAFETY: the `UnsafeCell` fields are accessed under the protocol above: the error cells and
+// `opened` by one side before its completion RMW and by the other after observing it (C1);
+// the storage's memory as invariants 3 and 4 say. Everything else is atomic, and `S` and `W`
+// are `Send + Sync`.
+unsafe impl<S: Storage, W: Wakeup> Send for Ring<S, W> {}
+// SAFETY: as above; shared access from both halves follows the protocol.
+unsafe impl<S: Storage, W: Wakeup> Sync for Ring<S, W> {}
+
+impl<S: Storage, W: Wakeup> Ring<S, W> {
+    pub(crate) fn new(params: RingParams, storage: S, wakeup: W) -> Ring<S, W> {
+        debug_assert!(params.slots.is_power_of_two() && params.slots >= 2);
+        Ring {
+            writer: CachePadded::new(WriterSide {
+                tail: AtomicU64::new(0),
+                need_head: AtomicU64::new(0),
+                need_released: AtomicU64::new(0),
+            }),
+            reader: CachePadded::new(ReaderSide {
+                head: AtomicU64::new(0),
+                examined: AtomicU64::new(0),
+                released: AtomicU64::new(0),
+                wait_pos: AtomicU64::new(0),
+                stall_tail: AtomicU64::new(0),
+            }),
+            state: CachePadded::new(AtomicU32::new(0)),
+            lens: (0..params.slots).map(|_| AtomicUsize::new(OPEN)).collect(),
+            mask: (params.slots - 1) as u64,
+            capacity: params.capacity,
+            chunk_size: storage.chunk_size(),
+            pause: params.pause,
+            resume: params.resume,
+            writer_error: UnsafeCell::new(None),
+            reader_error: UnsafeCell::new(None),
+            opened: UnsafeCell::new(0),
+            storage,
+            wakeup,
+        }
+    }
+
+    /// The length word of slot `seq`.
+    #[inline]
+    fn len(&self, seq: u64) -> &AtomicUsize {
+        let i = (seq & self.mask) as usize;
+        debug_assert!(i < self.lens.len());
+        // SAFETY: `lens.len() == mask + 1` (set together in `new`, never changed), so
+        // `seq & mask` is in bounds. (The bounds check this skips sat on every hot path.)
+        unsafe { self.lens.get_unchecked(i) }
+    }
+
+    /// The number of slots.
+    #[inline]
+    fn slots(&self) -> u64 {
+        self.mask + 1
+    }
+
+    /// The ring's capacity in bytes.
+    #[inline]
+    pub(crate) fn capacity(&self) -> u64 {
+        self.capacity
+    }
+
+    /// The largest size hint the ring can meet: the smaller of the slot size and the capacity.
+    #[inline]
+    pub(crate) fn max_hint(&self) -> usize {
+        self.chunk_size
+            .min(self.capacity.min(usize::MAX as u64) as usize)
+    }
+
+    /// How the sides park and wake each other.
+    #[inline]
+    pub(crate) fn wakeup(&self) -> &W {
+        &self.wakeup
+    }
+
+    /// Whether `side` has completed (a snapshot: once `true` it stays so until a reset).
+    pub(crate) fn is_completed(&self, side: Side) -> bool {
+        // Ordering: Relaxed; a snapshot, nothing is read on the strength of it.
+        self.state.load(Ordering::Relaxed) & completed_bit(side) != 0
+    }
+
+    // --- Reads of the other side's values ------------------------------------------------
+    //
+    // Every value one side takes from the other's part of the ring goes through here (and
+    // through the loads of `state`): across processes, these are where it is validated.
+
+    /// The reader's consumed position. Ordering: Acquire, pairs with P4.
+    #[inline]
+    fn head(&self) -> u64 {
+        self.reader.head.load(Ordering::Acquire)
+    }
+
+    /// The reader's examined position. Ordering: Acquire, pairs with P4.
+    #[inline]
+    fn examined(&self) -> u64 {
+        self.reader.examined.load(Ordering::Acquire)
+    }
+
+    /// Slots the reader has released. Ordering: Acquire, pairs with P3: the reader is done
+    /// with them.
+    #[inline]
+    fn released(&self) -> u64 {
+        self.reader.released.load(Ordering::Acquire)
+    }
+
+    /// What the parked reader waits for. Acquire: pairs with the reader's Release store before
+    /// its `READER_WAITING` RMW (D1).
+    #[inline]
+    fn wait_pos(&self, order: Ordering) -> u64 {
+        self.reader.wait_pos.load(order)
+    }
+
+    /// The tail a stall was judged on. Ordering: Acquire, pairs with the Release store before
+    /// the `STALLED` RMW.
+    #[inline]
+    fn stall_tail(&self) -> u64 {
+        self.reader.stall_tail.load(Ordering::Acquire)
+    }
+
+    /// The writer's committed position. Ordering: Acquire, pairs with P1.
+    #[inline]
+    fn tail(&self) -> u64 {
+        self.writer.tail.load(Ordering::Acquire)
+    }
+
+    /// What the parked writer needs: `(head, released)`. Ordering: Acquire, pairs with the
+    /// writer's Release stores of its needs, made after its last commit and seal before that
+    /// wait (D1).
+    #[inline]
+    fn needs(&self) -> (u64, u64) {
+        (
+            self.writer.need_head.load(Ordering::Acquire),
+            self.writer.need_released.load(Ordering::Acquire),
+        )
+    }
+
+    /// Slot `seq`'s sealed length, or `None` while the writer fills it. Ordering: Acquire,
+    /// pairs with P2 (seal).
+    #[inline]
+    pub(crate) fn sealed_len(&self, seq: u64) -> Option<usize> {
+        let len = self.len(seq).load(Ordering::Acquire);
+        (len != OPEN).then_some(len)
+    }
+
+    /// The state bits. Ordering: Acquire, pairs with every RMW on `state` (C1, cancels,
+    /// waiting bits with the values stored before them).
+    #[inline]
+    fn state(&self) -> u32 {
+        self.state.load(Ordering::Acquire)
+    }
+
+    // --- The storage --------------------------------------------------------------------
+
+    /// Where slot `seq`'s bytes start.
+    ///
+    /// # Safety
+    /// As [`Storage::base`]: the slot is open and the caller may touch the bytes it will.
+    #[inline]
+    pub(crate) unsafe fn slot_base(&self, seq: u64) -> *mut u8 {
+        // SAFETY: delegated to the caller.
+        unsafe { self.storage.base(seq) }
+    }
+
+    /// Tells loom about a read of `len` bytes at `off` of slot `seq` (no-op elsewhere).
+    ///
+    /// # Safety
+    /// As [`Ring::slot_base`].
+    #[inline]
+    pub(crate) unsafe fn track_read(&self, seq: u64, off: usize, len: usize) {
+        // SAFETY: delegated to the caller.
+        unsafe { self.storage.track_read(seq, off, len) }
+    }
+
+    // --- Steps both sides take -----------------------------------------------------------
+
+    /// Announces that `side` waits (W1, heavy half): registers with the wake-up, sets `bits`
+    /// in `state` (RMW), then the heavy fence. Returns `state` before the RMW. The caller
+    /// re-checks what it waits for afterwards.
+    fn announce_wait(&self, side: Side, cx: &mut Context<'_>, bits: u32) -> u32 {
+        self.wakeup.register(side, cx);
+        // Ordering: AcqRel; Release publishes what the caller stored before (wait position or
+        // needs, D1), Acquire sees the other side's RMWs.
+        let old = self.state.fetch_or(bits, Ordering::AcqRel);
+        self.wakeup.fence_heavy();
+        old
+    }
+
+    /// Clears `bits` in `state`.
+    fn clear(&self, bits: u32) {
+        // Ordering: AcqRel, as every RMW on `state`.
+        self.state.fetch_and(!bits, Ordering::AcqRel);
+    }
+
+    /// A canceller sets `bit` (`READ_CANCELED` or `FLUSH_CANCELED`) and wakes the side it
+    /// concerns.
+    pub(crate) fn cancel(&self, bit: u32) {
+        debug_assert!(bit == READ_CANCELED || bit == FLUSH_CANCELED);
+        // Ordering: AcqRel RMW; the side observes it with an Acquire load (`state`).
+        self.state.fetch_or(bit, Ordering::AcqRel);
+        let side = if bit == READ_CANCELED {
+            Side::Reader
+        } else {
+            Side::Writer
+        };
+        self.wakeup.wake_for_event(side);
+    }
+
+    /// Completes `side` (C1), with `error` if any; the writer passes the number of slots it
+    /// opened. The side that completes second releases every slot still open (invariant 5).
+    /// Wakes the other side last, so that a wake-up that panics finds the ring completed.
+    fn complete(&self, side: Side, error: Option<CompletionError>, opened: Option<u64>) {
+        let mut bits = completed_bit(side);
+        if let Some(e) = error {
+            let cell = match side {
+                Side::Writer => &self.writer_error,
+                Side::Reader => &self.reader_error,
+            };
+            // SAFETY: only `side` writes its error cell, once, before its completion RMW
+            // (C1); the other side reads it only after observing the FAILED bit.
+            cell.with_mut(|p| unsafe { *p = Some(e) });
+            bits |= failed_bit(side);
+        }
+        if let Some(opened) = opened {
+            // SAFETY: as for the error cell; read by `release_all` after C1.
+            self.opened.with_mut(|p| unsafe { *p = opened });
+        }
+        // Ordering: AcqRel, C1: publishes the stores above; acquires the other side's if it
+        // completed first (then we release everything).
+        let s = self.state.fetch_or(bits, Ordering::AcqRel);
+        if s & completed_bit(side.other()) != 0 {
+            // SAFETY: both sides have completed and we completed second.
+            unsafe { self.release_all() };
+        }
+        self.wakeup.wake_for_event(side.other());
+    }
+
+    /// `side`'s completion error. Present once `state` (loaded with Acquire) has its FAILED
+    /// bit.
+    fn error_of(&self, side: Side) -> CompletionError {
+        let cell = match side {
+            Side::Writer => &self.writer_error,
+            Side::Reader => &self.reader_error,
+        };
+        // SAFETY: written before the FAILED bit was set (C1), which the caller observed with
+        // Acquire; not written again before a reset.
+        let e = cell.with(|p| unsafe { (*p).clone() });
+        e.expect("ringpipe: completion error set with its bit")
+    }
+
+    /// Resolves when `side.other()` completes: `Ok(())`, or its error. Registers `side`'s
+    /// waiter first (a completion wakes it).
+    fn poll_completion_of_other(
+        &self,
+        side: Side,
+        cx: &mut Context<'_>,
+    ) -> Poll<Result<(), CompletionError>> {
+        self.wakeup.register(side, cx);
+        let other = side.other();
+        let s = self.state();
+        if s & completed_bit(other) == 0 {
+            return Poll::Pending;
+        }
+        if s & failed_bit(other) != 0 {
+            return Poll::Ready(Err(self.error_of(other)));
+        }
+        Poll::Ready(Ok(()))
+    }
+
+    /// Releases every slot still open. Called once, by the side that completes second.
+    ///
+    /// # Safety
+    /// Both sides must have completed and the caller must be the one that completed second.
+    unsafe fn release_all(&self) {
+        // The reader has completed, so its count is final (P3).
+        let released = self.released();
+        // SAFETY: the writer wrote `opened` before its completion RMW, which we observed (C1).
+        let opened = self.opened.with(|p| unsafe { *p });
+        for seq in released..opened {
+            // SAFETY: both sides completed; nobody touches the slots any more, and slots
+            // `released .. opened` are open (invariant 3).
+            unsafe { self.storage.release(seq) };
+        }
+    }
+
+    /// Makes a ring whose both sides completed (and released everything) as new: no data, no
+    /// completion, no error, no pending cancel.
+    ///
+    /// # Safety
+    /// Both halves must have completed and be held (borrowed mutably) by the caller, so that
+    /// only cancel handles (which touch `state` only) can reach the ring meanwhile.
+    pub(crate) unsafe fn reset(&self) {
+        debug_assert!(self.is_completed(Side::Writer) && self.is_completed(Side::Reader));
+        // Ordering: Relaxed; published by the Release store of `state` below and by the halves
+        // being handed back to their owners.
+        for cursor in [
+            &self.writer.tail,
+            &self.writer.need_head,
+            &self.writer.need_released,
+            &self.reader.head,
+            &self.reader.examined,
+            &self.reader.released,
+            &self.reader.wait_pos,
+            &self.reader.stall_tail,
+        ] {
+            cursor.store(0, Ordering::Relaxed);
+        }
+        // SAFETY: both sides completed and are held by the caller: nobody reads these cells.
+        self.writer_error.with_mut(|p| unsafe { *p = None });
+        // SAFETY: as above.
+        self.reader_error.with_mut(|p| unsafe { *p = None });
+        // SAFETY: as above.
+        self.opened.with_mut(|p| unsafe { *p = 0 });
+        for len in self.lens.iter() {
+            len.store(OPEN, Ordering::Relaxed);
+        }
+        self.wakeup.reset();
+        // Ordering: Release; pairs with the Acquire loads of `state` by the halves and by
+        // cancel handles.
+        self.state.store(0, Ordering::Release);
+    }
+}
+
+/// The COMPLETED bit of `side`.
+#[inline]
+fn completed_bit(side: Side) -> u32 {
+    match side {
+        Side::Writer => WRITER_COMPLETED,
+        Side::Reader => READER_COMPLETED,
+    }
+}
+
+/// The FAILED bit of `side`.
+#[inline]
+fn failed_bit(side: Side) -> u32 {
+    match side {
+        Side::Writer => WRITER_FAILED,
+        Side::Reader => READER_FAILED,
+    }
+}

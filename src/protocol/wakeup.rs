@@ -1,0 +1,77 @@
+//! How a side waits and how it is woken: the second of the protocol's two homes.
+//!
+//! The protocol decides *when* a side must park (nothing to read, no room, paused) and *when*
+//! the other side must wake it (its `*_WAITING` bit is set and what it waits for is there); a
+//! [`Wakeup`] decides *how*. In process, a parked side leaves its task's waker in a slot and
+//! the other side wakes it (`pipe::local_wakeup::LocalWakeup`); across processes, a parked side
+//! would wait on a futex word or an eventfd in the shared region.
+
+use core::task::Context;
+
+/// One of the two halves of a ring.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Side {
+    /// The producer: `get_memory` / `advance` / `commit` / `flush`.
+    Writer,
+    /// The consumer: `read` / `advance_to`.
+    Reader,
+}
+
+impl Side {
+    /// The other half.
+    #[inline]
+    pub(crate) fn other(self) -> Side {
+        match self {
+            Side::Writer => Side::Reader,
+            Side::Reader => Side::Writer,
+        }
+    }
+}
+
+/// How the sides of a ring park and wake each other, and what the store-buffering pair W1
+/// (see [`protocol`](crate::protocol)) costs each of them.
+pub(crate) trait Wakeup: Send + Sync {
+    /// What one side remembers of its spins before parking (local to the side).
+    type SpinState: Copy + Default + Send + core::fmt::Debug;
+
+    /// What a side needs to know to spin: the policy, and whatever the wake-up knows of the
+    /// other side (taken before the spin, so that the spin's re-check may borrow the side).
+    type SpinPlan: Copy;
+
+    /// The light half of W1: between a side's cursor store and its load of `state`. Together
+    /// with [`fence_heavy`](Self::fence_heavy) it must act as two `fence(SeqCst)`.
+    fn fence_light(&self);
+
+    /// The heavy half of W1: between a side's `*_WAITING` RMW and its re-check of the other
+    /// side's cursor.
+    fn fence_heavy(&self);
+
+    /// How `side` would spin before it parks now.
+    fn spin_plan(&self, side: Side) -> Self::SpinPlan;
+
+    /// Before a side parks: re-checks `ready` for as long as `plan` says (it may be not at
+    /// all), and returns its value if it gave one. `state` is the side's own record.
+    fn spin<T>(
+        plan: Self::SpinPlan,
+        state: &mut Self::SpinState,
+        ready: impl FnMut() -> Option<T>,
+    ) -> Option<T>;
+
+    /// `side` is about to announce a wait: whoever wakes it from now on must reach the task of
+    /// `cx`. Called before the `*_WAITING` RMW, so that a wake after it is never lost.
+    fn register(&self, side: Side, cx: &mut Context<'_>);
+
+    /// Wakes `side`, which the other side (the caller) found waiting, after publishing what it
+    /// waited for.
+    fn wake(&self, side: Side);
+
+    /// Wakes `side` for a completion or a cancel: the caller may be neither half.
+    fn wake_for_event(&self, side: Side);
+
+    /// Forgets any registered waiter of either side (the ring is being reset; both halves
+    /// completed, so nobody waits).
+    fn reset(&self);
+
+    /// Whether the light half costs no fence instruction (it is then paid in `fence_heavy`).
+    fn asymmetric(&self) -> bool;
+}
