@@ -453,22 +453,47 @@ fn pinned_cpus() -> Vec<usize> {
     v
 }
 
-/// Runs `f`, returning its result and the cores' worth of CPU that others took on the pinned
-/// cores meanwhile (`None` without /proc/stat).
-fn watched<R>(f: impl FnOnce() -> R) -> (R, Option<f64>) {
+/// The cores' worth of CPU that others took on the pinned cores during one measurement.
+#[derive(Clone, Copy)]
+struct Sample {
+    cores: f64,
+    secs: f64,
+}
+
+impl Sample {
+    /// Whether others took more than `DISTURBED` cores for sure: /proc/stat counts in clock
+    /// ticks (10 ms), so a short measurement can be off by a few ticks' worth.
+    fn disturbed(&self) -> bool {
+        // SAFETY: sysconf has no preconditions.
+        let tick = 1.0 / unsafe { libc::sysconf(libc::_SC_CLK_TCK) }.max(1) as f64;
+        self.cores - 4.0 * tick / self.secs > DISTURBED
+    }
+}
+
+/// Runs `f`, returning its result and what others took on the pinned cores meanwhile (`None`
+/// without /proc/stat).
+fn watched<R>(f: impl FnOnce() -> R) -> (R, Option<Sample>) {
     let cpus = pinned_cpus();
-    let a = cpu_times(&cpus);
+    let (a, start) = (cpu_times(&cpus), Instant::now());
     let r = f();
-    let others = a.zip(cpu_times(&cpus)).map(|(a, b)| others_cores(a, b));
-    (r, others)
+    let secs = start.elapsed().as_secs_f64();
+    let cores = a.zip(cpu_times(&cpus)).map(|(a, b)| others_cores(a, b));
+    (r, cores.map(|cores| Sample { cores, secs }))
+}
+
+/// What others took on the two cores (cores' worth, from /proc/stat) while one implementation
+/// was measured.
+#[derive(Default)]
+struct Watch {
+    label: String,
+    /// During each stream run.
+    streams: Vec<Sample>,
+    /// During the ping-pong.
+    pingpong: Option<Sample>,
 }
 
 /// The verdict on the machine: `Ok(why the figures hold)` or `Err(why they do not)`.
-fn verdict(
-    before: Health,
-    after: Health,
-    others: &[(String, Vec<f64>)],
-) -> Result<String, Vec<String>> {
+fn verdict(before: Health, after: Health, watches: &[Watch]) -> Result<String, Vec<String>> {
     let mut problems = Vec::new();
     if ncpus() < 2 {
         problems.push(format!(
@@ -476,21 +501,46 @@ fn verdict(
             ncpus()
         ));
     }
-    let all: Vec<f64> = others.iter().flat_map(|(_, v)| v.iter().copied()).collect();
-    let mean = all.iter().sum::<f64>() / all.len().max(1) as f64;
-    let worst = others
+    let all: Vec<Sample> = watches
         .iter()
-        .filter(|(_, v)| !v.is_empty())
-        .map(|(n, v)| (n, v.iter().sum::<f64>() / v.len() as f64))
-        .max_by(|a, b| a.1.total_cmp(&b.1));
-    if let Some((name, w)) = worst {
-        if w > DISTURBED {
-            problems.push(format!(
-                "other processes (or the host, as steal time) kept {mean:.2} of the two cores \
-                 busy on average, {w:.2} during the {name} runs (more than {DISTURBED} makes the \
-                 figures meaningless): the producer and the consumer each need an idle core"
-            ));
+        .flat_map(|w| w.streams.iter().chain(&w.pingpong).copied())
+        .collect();
+    // Weighted by time: the short measurements count for little.
+    let mean = all.iter().map(|x| x.cores * x.secs).sum::<f64>()
+        / all.iter().map(|x| x.secs).sum::<f64>().max(1e-9);
+    let (mut disturbed, mut runs, mut measured) = (0, 0, 0);
+    let mut spoiled = Vec::new();
+    for w in watches {
+        let bad = w.streams.iter().filter(|x| x.disturbed()).count();
+        disturbed += bad;
+        runs += w.streams.len();
+        measured += w.streams.len() + usize::from(w.pingpong.is_some());
+        let mut what = Vec::new();
+        // The median of n runs survives (n - 1) / 2 disturbed ones.
+        if !w.streams.is_empty() && bad > (w.streams.len() - 1) / 2 {
+            what.push(format!("{bad} of {} stream runs", w.streams.len()));
         }
+        if w.pingpong.is_some_and(|x| x.disturbed()) {
+            what.push("the ping-pong".to_string());
+        }
+        if !what.is_empty() {
+            spoiled.push(format!("{} ({})", w.label, what.join(", ")));
+        }
+    }
+    let spoiled_all = all.iter().all(|x| x.disturbed());
+    if !spoiled.is_empty() || mean > DISTURBED {
+        problems.push(format!(
+            "other processes (or the host, as steal time) kept {mean:.2} of the two cores busy \
+             on average, more than {DISTURBED} (which spoils a run) during {}. The producer and \
+             the consumer each need an idle core",
+            if spoiled_all {
+                format!("all {measured} measured runs")
+            } else if spoiled.is_empty() {
+                "most runs".to_string()
+            } else {
+                spoiled.join(", ")
+            }
+        ));
     }
     let changed = |a: f64, b: f64, by: f64| a > by * b || b > by * a;
     let trip_changed = match (before.trip_ns, after.trip_ns) {
@@ -508,16 +558,26 @@ fn verdict(
     if !problems.is_empty() {
         return Err(problems);
     }
-    Ok(match worst {
-        Some(_) => format!(
-            "machine: quiet enough (others took {mean:.2} of the two cores on average; memcpy \
-             and round trip steady), so these figures mean something; on a shared VM they still \
-             move by tens of percent between runs."
-        ),
-        None => "machine: /proc/stat unavailable, interference not measured; memcpy and round \
-                 trip steady."
-            .to_string(),
-    })
+    if all.is_empty() {
+        return Ok(
+            "machine: /proc/stat unavailable, interference not measured; memcpy and \
+                   round trip steady."
+                .to_string(),
+        );
+    }
+    let left_out = if disturbed > 0 {
+        format!(
+            "; {disturbed} of {runs} stream runs were disturbed (others took more than \
+             {DISTURBED} cores), too few to move the medians"
+        )
+    } else {
+        String::new()
+    };
+    Ok(format!(
+        "machine: quiet enough (others took {mean:.2} of the two cores on average{left_out}; \
+         memcpy and round trip steady), so these figures mean something; on a shared VM they \
+         still move by tens of percent between runs."
+    ))
 }
 
 fn print_verdict(v: &Result<String, Vec<String>>) {
@@ -612,7 +672,7 @@ struct Figures {
     lat: Pcts,
     pp: Pcts,
     pp_trips: usize,
-    others: Vec<f64>,
+    watch: Watch,
 }
 
 fn compare(o: &Opts) {
@@ -626,16 +686,20 @@ fn compare(o: &Opts) {
     println!("{}", machine_line(before));
 
     // Volumes: calibrated (about RUN_SECS per run), or --bytes split over the rounds.
-    let mut others: Vec<Vec<f64>> = vec![Vec::new(); imps.len()];
+    let mut watches: Vec<Watch> = imps
+        .iter()
+        .map(|imp| Watch {
+            label: imp.label(),
+            ..Watch::default()
+        })
+        .collect();
     let volumes: Vec<u64> = imps
         .iter()
-        .enumerate()
-        .map(|(i, &imp)| match o.bytes {
+        .map(|&imp| match o.bytes {
             Some(b) => bytes_for(o, b as f64 / ROUNDS as f64),
             None => {
                 eprint!("calibrating {} ... ", imp.name());
-                let (b, oth) = watched(|| calibrate(imp, o, RUN_SECS));
-                others[i].extend(oth);
+                let b = calibrate(imp, o, RUN_SECS);
                 eprintln!("{} per run", gb(b as f64));
                 b
             }
@@ -651,13 +715,16 @@ fn compare(o: &Opts) {
             let label = format!("run {}/{ROUNDS} {:<13}", round + 1, imp.name());
             let (run, oth) =
                 watched(|| with_progress(&label, volumes[i], &progress, || stream(imp, o, &spec)));
-            others[i].extend(oth);
+            watches[i].streams.extend(oth);
             eprintln!(
                 "  run {}/{ROUNDS} {:<13} {:>6.2} GB/s{}",
                 round + 1,
                 imp.name(),
                 run.gbps(),
-                oth.map_or(String::new(), |x| format!("  (others took {x:.2} cores)"))
+                oth.map_or(String::new(), |x| format!(
+                    "  (others took {:.2} cores)",
+                    x.cores
+                ))
             );
             runs[i].push(run.gbps());
             lats[i].extend(run.latencies_ns);
@@ -672,7 +739,7 @@ fn compare(o: &Opts) {
             (n, pingpong(imp, o, n))
         });
         eprintln!("{trips} round trips");
-        others[i].extend(oth);
+        watches[i].pingpong = oth;
         let mut t = t;
         let mut r = runs[i].clone();
         figs.push(Figures {
@@ -681,7 +748,7 @@ fn compare(o: &Opts) {
             lat: pcts(&mut lats[i]),
             pp: pcts(&mut t.latencies_ns),
             pp_trips: trips,
-            others: std::mem::take(&mut others[i]),
+            watch: std::mem::take(&mut watches[i]),
         });
     }
     let after = health();
@@ -690,10 +757,9 @@ fn compare(o: &Opts) {
     let verdict = verdict(
         before,
         after,
-        &imps
-            .iter()
-            .zip(&figs)
-            .map(|(imp, f)| (imp.label(), f.others.clone()))
+        &figs
+            .iter_mut()
+            .map(|f| std::mem::take(&mut f.watch))
             .collect::<Vec<_>>(),
     );
     println!();
@@ -792,13 +858,15 @@ fn single(o: &Opts, peer: &str) {
     );
     eprintln!("throughput: {label}");
     let before = health();
-    let mut others = Vec::new();
+    let mut watch = Watch {
+        label: imp.label(),
+        ..Watch::default()
+    };
     let bytes = match o.bytes {
         Some(b) => bytes_for(o, b as f64),
         None => {
             eprint!("calibrating ... ");
-            let (b, oth) = watched(|| calibrate(imp, o, 5.0));
-            others.extend(oth);
+            let b = calibrate(imp, o, 5.0);
             eprintln!("{} for about 5 s", gb(b as f64));
             b
         }
@@ -806,7 +874,7 @@ fn single(o: &Opts, peer: &str) {
     let progress = Arc::new(AtomicU64::new(0));
     let (spec, period) = make_spec(o, bytes, &progress);
     let (run, oth) = watched(|| with_progress("", bytes, &progress, || stream(imp, o, &spec)));
-    others.extend(oth);
+    watch.streams.extend(oth);
 
     let mut lat = run.latencies_ns.clone();
     let lp = pcts(&mut lat);
@@ -832,7 +900,7 @@ fn single(o: &Opts, peer: &str) {
     }
     eprint!("ping-pong ({} round trips of 64 bytes) ... ", o.trips);
     let (mut t, oth) = watched(|| pingpong(imp, o, o.trips));
-    others.extend(oth);
+    watch.pingpong = oth;
     eprintln!("done");
     let pp = pcts(&mut t.latencies_ns);
     println!(
@@ -844,7 +912,7 @@ fn single(o: &Opts, peer: &str) {
         fmt_ns(pp.mean)
     );
     let after = health();
-    print_verdict(&verdict(before, after, &[(imp.label(), others)]));
+    print_verdict(&verdict(before, after, &[watch]));
 }
 
 fn main() {
