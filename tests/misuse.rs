@@ -2392,9 +2392,9 @@ fn cancel_after_completion() {
 }
 
 #[test]
-fn cancel_flush_does_not_cut_short_a_write_all_waiting_for_room() {
-    // Oddity (documented behaviour): cancel_pending_flush cancels flushes only. A write_all
-    // that waits for room is woken, goes on waiting, and its final flush reports the cancel.
+fn cancel_flush_ends_a_write_all_waiting_for_room() {
+    // .NET's CancelPendingFlush releases a writer held by backpressure: a write_all that waits
+    // for room returns canceled, with what went in committed and counted in `written`.
     let (mut w, mut r, pool) = plain_pipe(16, 16);
     let canceller = w.canceller();
     let data = pattern(24);
@@ -2404,16 +2404,63 @@ fn cancel_flush_does_not_cut_short_a_write_all_waiting_for_room() {
         assert!(poll_once(f.as_mut(), &waker).is_pending());
         canceller.cancel_pending_flush();
         assert_eq!(c.count(), 1);
-        assert!(poll_once(f.as_mut(), &waker).is_pending());
-        assert_eq!(drain(&mut r), &data[..16]);
-        assert_eq!(c.count(), 2);
         match poll_once(f.as_mut(), &waker) {
-            Poll::Ready(Ok(fr)) => assert!(fr.is_canceled() && !fr.is_completed()),
-            other => panic!("expected a canceled final flush, got {other:?}"),
+            Poll::Ready(Ok(fr)) => {
+                assert!(fr.is_canceled() && !fr.is_completed());
+                assert_eq!(fr.written(), 16, "the first 16 bytes went in");
+            }
+            other => panic!("expected a canceled write_all, got {other:?}"),
         }
     }
-    assert_eq!(drain(&mut r), &data[16..]);
+    assert_eq!(drain(&mut r), &data[..16], "what went in is committed");
+    // One-shot: the next flush is not canceled, and the rest can be written.
     assert!(!w.try_flush().unwrap().unwrap().is_canceled());
+    let fr = w.write_all_blocking(&data[16..]).unwrap();
+    assert!(!fr.is_canceled());
+    assert_eq!(fr.written(), 8);
+    assert_eq!(drain(&mut r), &data[16..]);
+    roundtrip(&mut w, &mut r, b"end");
+    finish(w, r, &pool);
+}
+
+#[test]
+fn cancel_flush_ends_a_get_memory_waiting_for_room() {
+    // The blocking, async and poll forms of get_memory all end with `Canceled`, once; a cancel
+    // made while nobody waits ends the next wait for room (or the next flush, whichever comes
+    // first); try_get_memory, which never waits, leaves it pending.
+    let (mut w, mut r, pool) = plain_pipe(8, 8);
+    let canceller = w.canceller();
+    put_commit(&mut w, &pattern(8));
+    let (c, waker) = counting_waker();
+    {
+        let mut f = pin!(w.get_memory(1));
+        assert!(poll_once(f.as_mut(), &waker).is_pending());
+        canceller.cancel_pending_flush();
+        assert_eq!(c.count(), 1, "the cancel wakes the waiting writer");
+        match poll_once(f.as_mut(), &waker) {
+            Poll::Ready(Err(WriteError::Canceled)) => {}
+            other => panic!("expected Canceled, got {other:?}"),
+        }
+    }
+    // Canceled before the wait: the blocking form returns at once (instead of hanging).
+    canceller.cancel_pending_flush();
+    assert!(matches!(
+        w.try_get_memory(1),
+        Err(WriteError::Full { requested: 1 })
+    ));
+    assert!(matches!(
+        w.get_memory_blocking(1),
+        Err(WriteError::Canceled)
+    ));
+    // One-shot: the flush after it is not canceled.
+    assert!(!w.try_flush().unwrap().unwrap().is_canceled());
+    // A cancel consumed by a flush does not end the next wait for room.
+    canceller.cancel_pending_flush();
+    assert!(w.try_flush().unwrap().unwrap().is_canceled());
+    let mut cx = Context::from_waker(&waker);
+    assert!(w.poll_get_memory(&mut cx, 1).is_pending());
+    assert_eq!(drain(&mut r), pattern(8));
+    assert!(matches!(w.poll_get_memory(&mut cx, 1), Poll::Ready(Ok(n)) if n >= 1));
     roundtrip(&mut w, &mut r, b"end");
     finish(w, r, &pool);
 }

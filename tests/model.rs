@@ -65,8 +65,11 @@ enum Op {
     Read(u8),
     /// `poll_read` with a counting waker.
     PollRead(u8),
-    /// `read_at_least(n)` polled once; if pending, run the writer op and poll again, then drop.
-    ReadAtLeast(u8, Option<WOp>),
+    /// `read_at_least(n)` polled once; if pending, run the writer ops (each followed by the
+    /// lost-wake-up check) and poll again, then drop. Several writer steps under one pending
+    /// read: the writer seals chunks the parked reader had consumed, fills slots with partly
+    /// filled chunks, waits for room (the held-chunk class).
+    ReadAtLeast(u8, Vec<WOp>),
     /// `advance_to(consumed, examined)`, both picked among the positions handed out so far.
     AdvanceTo(u8, u8),
     /// `complete`, or `complete_with_error` if `true`.
@@ -107,11 +110,7 @@ impl Arbitrary for Op {
             62..=68 => Op::PollRead(u8::arbitrary(g)),
             69..=76 => Op::ReadAtLeast(
                 small(g, 70),
-                if bool::arbitrary(g) {
-                    Some(WOp::arbitrary(g))
-                } else {
-                    None
-                },
+                (0..small(g, 4)).map(|_| WOp::arbitrary(g)).collect(),
             ),
             77..=96 => Op::AdvanceTo(u8::arbitrary(g), u8::arbitrary(g)),
             97 => Op::CompleteReader(bool::arbitrary(g)),
@@ -575,7 +574,11 @@ impl Model {
             Some(WWait::Space {
                 need_head,
                 need_released,
-            }) => self.stalled || (self.head >= need_head && self.released >= need_released),
+            }) => {
+                self.flush_canceled
+                    || self.stalled
+                    || (self.head >= need_head && self.released >= need_released)
+            }
         }
     }
 
@@ -635,6 +638,13 @@ impl Model {
     /// Would the pending read complete if polled now?
     fn reader_ready(&self, wait_pos: u64) -> bool {
         self.w_completed || self.read_canceled || self.tail >= wait_pos || self.stalled
+    }
+
+    /// Whether the reader could give back every chunk before `need_released` without new data:
+    /// they are sealed and it consumed every byte of them.
+    fn reader_can_release(&self, need_released: u64) -> bool {
+        let last = need_released as usize - 1;
+        matches!(self.chunks.get(last), Some(&(start, Some(len))) if self.head >= start + len)
     }
 
     /// Gives back chunks whose bytes are all consumed and that are sealed.
@@ -993,11 +1003,27 @@ fn writer_op(
                     need_head,
                     need_released,
                 } => {
+                    if m.flush_canceled {
+                        // cancel_pending_flush ends the wait for room (before any verdict).
+                        m.flush_canceled = false;
+                        m.writer_stop_waiting();
+                        return match got {
+                            Poll::Ready(Err(WriteError::Canceled)) => Ok(Side::Writer),
+                            got => Err(format!(
+                                "poll_get_memory({h}): model expects Canceled, got {got:?}"
+                            )),
+                        };
+                    }
                     m.wwait = Some(WWait::Space {
                         need_head,
                         need_released,
                     });
-                    let deadlock = m.stalled || m.rwait.is_some_and(|wp| wp > m.tail);
+                    // Not a deadlock when only slots are missing and the reader can free them
+                    // without new data (it consumed every byte of the chunks in them): the
+                    // writer wakes it and waits.
+                    let reclaimable = need_head == 0 && m.reader_can_release(need_released);
+                    let deadlock =
+                        (m.stalled || m.rwait.is_some_and(|wp| wp > m.tail)) && !reclaimable;
                     match got {
                         Poll::Ready(Err(WriteError::WouldDeadlock)) if deadlock => {
                             m.stalled = true;
@@ -1189,7 +1215,7 @@ impl Harness {
                 Side::Reader
             }
             Op::ReadAtLeast(n, ref inner) => {
-                self.read_at_least(*n as u64, inner.as_ref())?;
+                self.read_at_least(*n as u64, inner)?;
                 Side::Reader
             }
             Op::AdvanceTo(c, e) => {
@@ -1236,7 +1262,7 @@ impl Harness {
         self.check_state()
     }
 
-    fn read_at_least(&mut self, n: u64, inner: Option<&WOp>) -> Result<(), String> {
+    fn read_at_least(&mut self, n: u64, inner: &[WOp]) -> Result<(), String> {
         let Harness {
             w,
             r,
@@ -1263,9 +1289,9 @@ impl Harness {
         }
         check_read(&what, m, exp, Ok(None), 0, positions)?;
         check_wakes(m, rc, wc, Side::Reader)?;
-        // While the read is pending: one writer-side step, then the read must have been woken
-        // if it can complete now.
-        if let Some(op) = inner {
+        // While the read is pending: writer-side steps, after each of which the read must have
+        // been woken if it can complete now.
+        for op in inner {
             let side = writer_op(w, m, wc, op)?;
             check_wakes(m, rc, wc, side)?;
             if m.reader_ready(wait_pos) && rc.get() <= count {
@@ -1691,6 +1717,61 @@ fn deadlock_verdict_releases_consumed_chunks_first() {
          away; got {}",
         poll_dbg(&got.map(|r| r.map(|res| res.buffer().len())))
     );
+}
+
+/// The held-chunk class (issue 12), through the model: chunk 0 consumed while open, the reader
+/// waiting in `read_at_least(7)`, the writer puts one byte in each of three fresh chunks (the
+/// first grant seals chunk 0) and waits for a fourth. The model says the wait for room is not
+/// a deadlock (the reader can free chunk 0's slot without new data) and that the reader, polled
+/// again, frees it and wakes the writer; both before and after a cancel of that wait.
+#[test]
+fn a_wait_for_a_slot_the_parked_reader_can_free_is_not_a_deadlock() {
+    let one_byte_chunks = || {
+        let mut ops = Vec::new();
+        for _ in 0..3 {
+            ops.push(WOp::Write(4, 1));
+            ops.push(WOp::Commit);
+        }
+        ops
+    };
+    let prefix = vec![
+        Op::W(WOp::Write(4, 4)),
+        Op::W(WOp::Commit),
+        Op::Read(0),
+        // Consumed and examined both at the end (see `Positions::pick`).
+        Op::AdvanceTo(4, 5),
+    ];
+    let mut waits = prefix.clone();
+    let mut inner = one_byte_chunks();
+    inner.push(WOp::PollGetMemory(4));
+    waits.push(Op::ReadAtLeast(7, inner));
+    waits.push(Op::PollRead(0));
+    waits.push(Op::W(WOp::PollGetMemory(4)));
+    let mut canceled = prefix;
+    let mut inner = one_byte_chunks();
+    inner.extend([
+        WOp::PollGetMemory(4),
+        WOp::CancelFlush,
+        WOp::PollGetMemory(4),
+    ]);
+    canceled.push(Op::ReadAtLeast(7, inner));
+    for ops in [waits, canceled] {
+        let case = Case {
+            capacity: 12,
+            chunk: 4,
+            pause: 0,
+            resume: 1,
+            ops,
+        };
+        let mut h = Harness::new(&case);
+        for (i, op) in case.ops.iter().enumerate() {
+            if let Err(e) = h.step(op) {
+                panic!("{case:?}: step {i} ({op:?}): {e}");
+            }
+        }
+        assert_eq!(h.m.head, 4, "the shape was reached: chunk 0 consumed");
+        assert!(h.m.released >= 1, "and its slot freed");
+    }
 }
 
 // ---------------------------------------------------------------------------------------------

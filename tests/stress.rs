@@ -38,10 +38,14 @@
 //!
 //! Liveness by construction (no `WouldDeadlock` may ever happen): the writer commits before it
 //! waits for room, its size hints are at most `H`, and the reader that examines everything
-//! keeps at most `min(capacity - H, slots - 2)` bytes unconsumed and asks `read_at_least(n)`
-//! only for `n <= min(capacity - H + 1, slots - 1)` (hints that do not fit in a chunk may leave
-//! one byte per chunk). A watchdog fails a run that makes no progress for 10 s (600 s under
-//! Miri), naming the seed, the configuration and what each side was doing.
+//! keeps at most `min(capacity - H, slots - 1)` bytes unconsumed and asks `read_at_least(n)`
+//! only for `n <= min(capacity - H + 1, slots)`. These bounds are tight: hints that do not fit
+//! in a chunk may leave one byte per chunk, so every slot may be needed, and a chunk the reader
+//! has consumed must be given back while it waits, however the writer fills and seals chunks
+//! meanwhile (`try_*` writers included; the held-chunk shape, `RunCfg::held`, makes that
+//! common). A watchdog fails a run that makes no
+//! progress for 10 s (600 s under Miri), naming the seed, the configuration and what each side
+//! was doing.
 //!
 //! Environment:
 //! * `RINGPIPE_STRESS_SECS`: seconds per test (a float; default 2, so the file takes a few
@@ -242,6 +246,12 @@ struct RunCfg {
     self_cancel: bool,
     /// Minimal executor: both futures on one thread.
     join: bool,
+    /// The held-chunk shape: the writer puts one byte in each fresh chunk (its hints never fit
+    /// what is left), sometimes polling `try_get_memory` instead of waiting, and the reader
+    /// often consumes everything and waits in `read_at_least` for as much as the ring can ever
+    /// hold: every slot is needed, so a consumed chunk held while the reader waits fails the
+    /// run.
+    held: bool,
 }
 
 impl RunCfg {
@@ -290,6 +300,7 @@ impl RunCfg {
                 canceller: rng.one_in(2),
                 self_cancel: rng.one_in(2),
                 join: mode == Mode::Mini && rng.one_in(2),
+                held: rng.one_in(3),
             };
         }
         let pool = match rng.below(10) {
@@ -368,6 +379,7 @@ impl RunCfg {
             canceller: rng.below(5) < 2,
             self_cancel: rng.below(3) == 0,
             join: mode == Mode::Mini && rng.one_in(2),
+            held: rng.one_in(4),
         }
     }
 
@@ -465,13 +477,15 @@ struct Limits {
 }
 
 impl Limits {
-    fn new(opts: &PipeOptions, seed: u64) -> Limits {
+    fn new(opts: &PipeOptions, seed: u64, held: bool) -> Limits {
         let mut rng = Rng::new(seed ^ 0x11_4175);
         let capacity = opts.capacity();
         let chunk = opts.chunk_size();
         let slots = opts.slots();
         let max_memory = capacity.min(chunk);
         let hint_max = match rng.below(4) {
+            // The held-chunk shape: hints of a whole chunk never fit a chunk with a byte in it.
+            _ if held => max_memory,
             0 => 1,
             1 => (max_memory / 2).max(1),
             2 => max_memory,
@@ -485,8 +499,11 @@ impl Limits {
             resume: opts.resume_writer_threshold(),
             max_memory,
             hint_max,
-            retain_max: (capacity - hint_max).min(slots - 2),
-            at_least_max: (capacity - hint_max + 1).min(slots - 1),
+            // Tight bounds: one byte per chunk, every slot used. A consumed chunk held while the
+            // reader waits (the held-chunk class) would leave one slot short and fail the run
+            // with `WouldDeadlock` or hang it (the watchdog).
+            retain_max: (capacity - hint_max).min(slots - 1),
+            at_least_max: (capacity - hint_max + 1).min(slots),
         }
     }
 }
@@ -669,6 +686,9 @@ impl WriterSide {
 
     fn pick_hint(&mut self, left: usize) -> usize {
         let h = self.lim.hint_max;
+        if self.cfg.held && !self.rng.one_in(8) {
+            return h;
+        }
         match self.rng.below(5) {
             0 => 0,
             1 => 1,
@@ -680,6 +700,10 @@ impl WriterSide {
 
     /// How much of `avail` granted bytes to write: usually all, sometimes fewer, rarely none.
     fn pick_take(&mut self, avail: usize) -> usize {
+        if self.cfg.held && !self.rng.one_in(8) {
+            // One byte per chunk.
+            return avail.min(1);
+        }
         match self.rng.below(8) {
             0 => 0,
             1 | 2 => self.rng.range(0, avail),
@@ -706,7 +730,30 @@ impl WriterSide {
         // we hold unflushed would wait forever (and both would get WouldDeadlock).
         self.commit();
         self.phase(Phase::GetMemory, hint);
-        let r = match self.style {
+        loop {
+            let r = self.wait_for_memory(hint).await;
+            if matches!(r, Err(WriteError::Canceled)) {
+                // cancel_pending_flush ends a wait for room (once); wait again.
+                self.flush_cancel_seen("get_memory")?;
+                continue;
+            }
+            return r
+                .map_err(|e| format!("get_memory({hint}) after a commit, {}: {e:?}", self.at()));
+        }
+    }
+
+    /// One wait for `hint` bytes of room, in the run's style. In the held-chunk shape, a
+    /// writer with a thread of its own sometimes polls `try_get_memory` instead (a `try_*`
+    /// writer beside a parked reader).
+    async fn wait_for_memory(&mut self, hint: usize) -> Result<usize, WriteError> {
+        let own_thread =
+            self.style == Style::Blocking || (self.style == Style::Mini && !self.cfg.join);
+        let style = if self.cfg.held && own_thread && self.rng.one_in(2) {
+            Style::Spin
+        } else {
+            self.style
+        };
+        match style {
             Style::Spin => loop {
                 match self.w.try_get_memory(hint) {
                     Ok(m) => break Ok(m.len()),
@@ -742,8 +789,21 @@ impl WriterSide {
                     None => self.w.get_memory(hint).await.map(|m| m.len()),
                 }
             }
-        };
-        r.map_err(|e| format!("get_memory({hint}) after a commit, {}: {e:?}", self.at()))
+        }
+    }
+
+    /// A flush-cancel was observed (by a flush, a `write_all` or a wait for room): it must
+    /// have been asked for.
+    fn flush_cancel_seen(&mut self, what: &str) -> Result<(), String> {
+        if !self.cfg.canceller && !self.self_cancel_pending {
+            return Err(format!(
+                "{what} returned canceled though nobody canceled, {}",
+                self.at()
+            ));
+        }
+        self.self_cancel_pending = false;
+        self.flush_cancels += 1;
+        Ok(())
     }
 
     /// Writes stream bytes into `k` bytes of the granted memory and advances.
@@ -824,17 +884,7 @@ impl WriterSide {
                 self.self_cancel_pending = false;
                 Ok(())
             }
-            Ok(f) if f.is_canceled() => {
-                if !self.cfg.canceller && !self.self_cancel_pending {
-                    return Err(format!(
-                        "{what} returned canceled though nobody canceled, {}",
-                        self.at()
-                    ));
-                }
-                self.self_cancel_pending = false;
-                self.flush_cancels += 1;
-                Ok(())
-            }
+            Ok(f) if f.is_canceled() => self.flush_cancel_seen(what),
             Ok(_) if self.self_cancel_pending => Err(format!(
                 "{what} after cancel_pending_flush was not canceled, {}",
                 self.at()
@@ -975,10 +1025,29 @@ impl WriterSide {
             // Never cut short: how much a dropped write_all copied is unknown.
             Style::Mini | Style::Tokio => self.w.write_all(&self.data).await,
         };
-        if matches!(&r, Ok(f) if !f.is_completed()) {
-            self.checksum = self.checksum.wrapping_add(checksum(&self.data, self.pos));
+        // A cancel ends a write_all where it is: `written` bytes went in (all of them
+        // otherwise; after the reader completed, what went in no longer counts).
+        // (The spin style's emulation copies everything, then reports a flush.)
+        let reported = self.style != Style::Spin;
+        let written = match &r {
+            Ok(f) if reported && f.is_canceled() => f.written(),
+            _ => n,
+        };
+        if let (Ok(f), true) = (&r, reported) {
+            if f.written() != written && !f.is_completed() {
+                return Err(format!(
+                    "write_all({n}) says {} bytes went in, expected {written}, {}",
+                    f.written(),
+                    self.at()
+                ));
+            }
         }
-        self.pos += n as u64;
+        if matches!(&r, Ok(f) if !f.is_completed()) {
+            self.checksum = self
+                .checksum
+                .wrapping_add(checksum(&self.data[..written], self.pos));
+        }
+        self.pos += written as u64;
         self.unflushed = 0;
         self.flush_outcome("write_all", r)
     }
@@ -1015,7 +1084,7 @@ impl WriterSide {
                 }
             }
             let piece = (self.pick_piece() as u64).min(target - self.pos) as usize;
-            if self.rng.one_in(3) {
+            if self.rng.one_in(if self.cfg.held { 8 } else { 3 }) {
                 self.write_all(piece).await?;
             } else {
                 self.write_piece(piece).await?;
@@ -1225,6 +1294,10 @@ impl Checker {
     }
 
     fn pick_need(&mut self, style: Style) -> Need {
+        if self.cfg.held && self.rng.one_in(2) {
+            // As much as the ring can ever hold for this writer.
+            return Need::AtLeast(self.lim.at_least_max);
+        }
         match self.rng.below(10) {
             0 | 1 => Need::AtLeast(self.rng.range(1, self.lim.at_least_max)),
             2 => Need::AtLeast(self.rng.range(0, 1)),
@@ -1239,7 +1312,7 @@ impl Checker {
         let r = self.lim.retain_max;
         let seen = ((self.examined - self.head) as usize).min(len);
         let rng = &mut self.rng;
-        if completed && rng.one_in(2) {
+        if (completed || self.cfg.held) && rng.one_in(2) {
             return (len, len);
         }
         match rng.below(8) {
@@ -1848,7 +1921,7 @@ fn style_of(mode: Mode) -> Style {
 
 fn run_one(env: &mut Env<'_>, cfg: &RunCfg, stats: &mut Stats) -> Result<(), String> {
     let (opts, pool, _guard) = build_options(cfg, env.shared);
-    let lim = Limits::new(&opts, cfg.seed);
+    let lim = Limits::new(&opts, cfg.seed, cfg.held);
     let global = _guard.is_some();
     run_pipe(env, cfg, opts, &pool, lim, stats).map_err(|e| {
         if global {

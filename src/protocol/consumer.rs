@@ -219,6 +219,8 @@ impl<S: Storage, W: Wakeup> Consumer<S, W> {
         }
         let Some(cx) = cx else {
             self.stop_waiting();
+            // (No release here: a polling reader sees the data committed after any seal, and
+            // its `advance_to` past that data releases the sealed slots.)
             return Poll::Ready(Ok(None));
         };
         // Chunks consumed while the writer still filled them may be sealed by now: give them
