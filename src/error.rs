@@ -15,94 +15,11 @@ use std::sync::Arc;
 /// exception instance).
 pub type CompletionError = Arc<dyn Error + Send + Sync + 'static>;
 
-/// Invalid [`PipeOptions`](crate::PipeOptions) or [`ChunkPool`](crate::ChunkPool) settings.
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum OptionsError {
-    /// The chunk size must be between 1 and [`MAX_CHUNK_SIZE`](crate::MAX_CHUNK_SIZE) bytes.
-    ChunkSize {
-        /// What was asked for.
-        chunk_size: usize,
-    },
-    /// The capacity must be at least 1 byte.
-    Capacity {
-        /// What was asked for.
-        capacity: usize,
-    },
-    /// The capacity divided by the chunk size asks for more chunk slots than a ring may have.
-    TooManyChunks {
-        /// Slots the capacity would need.
-        chunks: usize,
-        /// The most a ring may have.
-        max: usize,
-    },
-    /// The pause threshold cannot exceed the capacity (the writer could never reach it).
-    PauseThreshold {
-        /// What was asked for.
-        pause: usize,
-        /// The pipe's capacity.
-        capacity: usize,
-    },
-    /// The resume threshold must be at least 1 and at most the pause threshold.
-    ResumeThreshold {
-        /// What was asked for (or defaulted to).
-        resume: usize,
-        /// The pause threshold it must not exceed.
-        pause: usize,
-    },
-    /// A pool may keep at most [`MAX_RETAINED`](crate::MAX_RETAINED) idle chunks (its free
-    /// list is allocated up front).
-    Retention {
-        /// What was asked for.
-        max_retained: usize,
-        /// The most a pool may keep.
-        max: usize,
-    },
-    /// A pool was given together with a different chunk size.
-    PoolChunkSize {
-        /// The pool's chunk size.
-        pool: usize,
-        /// The chunk size that was asked for.
-        requested: usize,
-    },
+/// What `complete_with_error` of either half takes, as the shared error both sides see.
+pub(crate) fn completion_error(error: impl Into<Box<dyn Error + Send + Sync>>) -> CompletionError {
+    let boxed: Box<dyn Error + Send + Sync> = error.into();
+    Arc::from(boxed)
 }
-
-impl fmt::Display for OptionsError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match *self {
-            OptionsError::ChunkSize { chunk_size } => write!(
-                f,
-                "chunk size {chunk_size} is out of range: it must be between 1 and {} bytes",
-                crate::MAX_CHUNK_SIZE
-            ),
-            OptionsError::Capacity { capacity } => {
-                write!(f, "capacity {capacity} is out of range: it must be at least 1 byte")
-            }
-            OptionsError::TooManyChunks { chunks, max } => write!(
-                f,
-                "capacity / chunk size needs {chunks} chunk slots, more than the {max} a ring may have: use bigger chunks"
-            ),
-            OptionsError::PauseThreshold { pause, capacity } => write!(
-                f,
-                "pause threshold {pause} exceeds the capacity {capacity}: the writer could never reach it"
-            ),
-            OptionsError::ResumeThreshold { resume, pause } => write!(
-                f,
-                "resume threshold {resume} is out of range: it must be at least 1 and at most the pause threshold {pause}"
-            ),
-            OptionsError::Retention { max_retained, max } => write!(
-                f,
-                "a pool may keep at most {max} idle chunks, not {max_retained}: its free list is allocated up front"
-            ),
-            OptionsError::PoolChunkSize { pool, requested } => write!(
-                f,
-                "the pool's chunks are {pool} bytes but a chunk size of {requested} was asked for"
-            ),
-        }
-    }
-}
-
-impl Error for OptionsError {}
 
 /// Why a writer call failed.
 #[derive(Clone)]

@@ -28,7 +28,7 @@
 //!
 //! Every wait comes three ways over the same core: **async** (plain futures woken through an
 //! atomic waker slot, [atomic-waker](https://docs.rs/atomic-waker)'s algorithm, any executor,
-//! cancel-safe on drop),
+//! cancel-safe on drop; each named in [`future`] and with a `poll_*` form),
 //! **blocking** (`*_blocking`, parks the thread), and **non-blocking** (`try_*`). Before an
 //! async or blocking wait parks it spins as [`SpinWait`] says: by default adaptively, up to
 //! 20 µs while that pays off (the other side runs on another core) and rarely while it does not.
@@ -90,7 +90,9 @@
 //!   [`PipeWriter::reader_completion`] and [`PipeReader::writer_completion`] (and their
 //!   `poll_*` forms), which resolve when the other side completes.
 //! * [`PipeCanceller::cancel_pending_read`] makes the pending read, or the next one, return
-//!   [`ReadResult::is_canceled`] with whatever data there is; likewise for flushes. One-shot.
+//!   [`ReadResult::is_canceled`] with whatever data there is; likewise for flushes, and a
+//!   writer waiting for room is released too (`get_memory` returns [`WriteError::Canceled`],
+//!   `write_all` returns canceled with [`FlushResult::written`]). One-shot.
 //! * A read that can never be satisfied (the ring is full, all of it examined and none of it
 //!   consumed) returns [`ReadError::WouldDeadlock`] instead of hanging, and a writer waiting
 //!   for room at that moment gets [`WriteError::WouldDeadlock`].
@@ -108,8 +110,8 @@
 //!
 //! | .NET | ringpipe | notes |
 //! |---|---|---|
-//! | `new Pipe()`, `new Pipe(options)` | [`pipe(PipeOptions::default())`](pipe), [`pipe(options)`](pipe) | returns the two halves, each `Send`, neither `Clone` |
-//! | `Pipe.Reader` / `Pipe.Writer` | the tuple returned by [`pipe`] | halves move to their threads |
+//! | `new Pipe()`, `new Pipe(options)` | [`pipe(PipeOptions::default())`](pipe()), [`pipe(options)`](pipe()) | returns the two halves, each `Send`, neither `Clone` |
+//! | `Pipe.Reader` / `Pipe.Writer` | the tuple returned by [`pipe()`] | halves move to their threads |
 //! | `Pipe.Reset()` | [`reset(&mut writer, &mut reader)`](reset) | both sides completed, else [`ResetError`] |
 //! | `PipeOptions(pool, …, pauseWriterThreshold, resumeWriterThreshold, minimumSegmentSize)` | [`PipeOptions::builder`] `.pool()`, `.pause_writer_threshold()`, `.resume_writer_threshold()`, `.chunk_size()`, plus `.capacity()` | validation errors are [`OptionsError`]; .NET's `-1` ("default") is simply not calling the setter |
 //! | `PipeOptions.ReaderScheduler` / `WriterScheduler` / `UseSynchronizationContext` | the executor | see *Schedulers and wakers* |
@@ -119,7 +121,7 @@
 //! | `PipeWriter.FlushAsync()` | [`flush`](PipeWriter::flush)`.await`, [`flush_blocking`](PipeWriter::flush_blocking), [`try_flush`](PipeWriter::try_flush), [`commit`](PipeWriter::commit) (publish only) | [`FlushResult`] |
 //! | `PipeWriter.WriteAsync(source)` | [`write_all`](PipeWriter::write_all)`.await`, [`write_all_blocking`](PipeWriter::write_all_blocking) | copies across chunks, waiting for room as it goes |
 //! | `PipeWriter.UnflushedBytes` / `CanGetUnflushedBytes` | [`unflushed_bytes`](PipeWriter::unflushed_bytes) | always available |
-//! | `PipeWriter.CancelPendingFlush()` | [`PipeCanceller::cancel_pending_flush`] | callable from any thread |
+//! | `PipeWriter.CancelPendingFlush()` | [`PipeCanceller::cancel_pending_flush`] | callable from any thread; also ends a wait for room ([`WriteError::Canceled`] from `get_memory`, a canceled `write_all` with [`FlushResult::written`]): .NET's `GetMemory` never waits, its backpressure is in `FlushAsync`/`WriteAsync` |
 //! | `PipeWriter.Complete(ex)` / `CompleteAsync` | [`complete`](PipeWriter::complete), [`complete_with_error`](PipeWriter::complete_with_error), drop | completion never blocks, so there is no async form |
 //! | `PipeWriter.OnReaderCompleted` (obsolete) | [`reader_completion`](PipeWriter::reader_completion)`.await` | a future instead of a callback |
 //! | `PipeReader.ReadAsync()` | [`read`](PipeReader::read)`.await`, [`read_blocking`](PipeReader::read_blocking), [`poll_read`](PipeReader::poll_read) | [`ReadResult`] borrows the reader |
@@ -132,11 +134,34 @@
 //! | `ReadResult.Buffer` / `IsCanceled` / `IsCompleted` | [`ReadResult::buffer`], [`is_canceled`](ReadResult::is_canceled), [`is_completed`](ReadResult::is_completed) | |
 //! | `ReadOnlySequence<byte>` | [`Sequence`] | `len`, `chunks`, `start`/`end`, `position(offset)`, `slice`, `slice_between`, `find`, `copy_to_slice`, `to_vec` |
 //! | `SequencePosition` | [`Position`] | tagged with its pipe: foreign or pre-reset positions are refused |
-//! | `FlushResult` | [`FlushResult`] | |
+//! | `FlushResult` | [`FlushResult`] | plus [`written`](FlushResult::written) for `write_all` |
 //! | `CancellationToken` arguments | drop the future | Rust futures are cancelled by dropping them; the pipe stays consistent |
 //! | awaiting one `ValueTask` twice, `GetResult` before completion | impossible | futures are polled by one owner; results come from `poll` |
 //! | "Reading is already in progress" | impossible | a [`ReadResult`] borrows the reader mutably; a second read does not compile |
 //! | `IDuplexPipe`, `PipeReader.Create(Stream)`, `AsStream`, `CopyToAsync` | not yet | later issues (duplex and I/O) |
+//!
+//! Remaining differences a .NET user could trip on:
+//!
+//! * **`advance_to` without a read outstanding is accepted.** .NET throws when `AdvanceTo` is
+//!   called with no `ReadAsync` to complete; here positions from any read since the last
+//!   advance past them are valid, and advancing twice to the same place changes nothing.
+//! * **A stale position equal to the consumed position is accepted** (it moves nothing); one
+//!   *before* it is [`AdvanceError::AlreadyConsumed`], and a position of another pipe or from
+//!   before a [`reset`] is [`AdvanceError::ForeignPosition`], where .NET may misread them.
+//! * **[`ReadResult`] and [`FlushResult`] cannot be constructed** by user code (.NET's have
+//!   public constructors for tests and adapters): a test double of a pipe is a real pipe.
+//! * **No `Length` of what the pipe holds.** .NET's `Pipe.Length` is internal as well; a read's
+//!   [`Sequence::len`], [`PipeWriter::unflushed_bytes`] and [`PipeReader::consumed_bytes`] say
+//!   what can be known without racing the other side.
+//! * **When chunks go back to the pool.** .NET returns segments in `AdvanceTo`. Here a chunk goes
+//!   back once every byte of it is consumed *and* the writer has moved past it: in `advance_to`,
+//!   in a read that is about to park, and (waking the reader to do it) when the writer moves
+//!   past a chunk the parked reader had consumed; a read that returns data gives nothing back.
+//!   Whatever is left goes back when the second half completes or is dropped.
+//! * **The capacity is a hard bound** and `get_memory` waits for room (see *Capacity*), so
+//!   `WouldDeadlock` exists: .NET's pipe grows instead.
+//! * **Futures are named** `ReadFuture`, `FlushFuture`, … in [`future`] (none of them is
+//!   `std::io::Read`), and dropping one is how a wait is cancelled.
 //!
 //! # Capacity
 //!
@@ -179,12 +204,12 @@ mod pipe;
 mod protocol;
 mod sync;
 
-pub use error::{AdvanceError, CompletionError, OptionsError, ReadError, ResetError, WriteError};
+pub use error::{AdvanceError, CompletionError, ReadError, ResetError, WriteError};
 pub use pipe::canceller::PipeCanceller;
 pub use pipe::future;
 pub use pipe::options::{
-    PipeOptions, PipeOptionsBuilder, SpinWait, WakeFences, DEFAULT_CAPACITY, DEFAULT_CHUNK_SIZE,
-    DEFAULT_PAUSE_THRESHOLD, DEFAULT_SPIN_WAIT, MAX_SLOTS,
+    OptionsError, PipeOptions, PipeOptionsBuilder, SpinWait, WakeFences, DEFAULT_CAPACITY,
+    DEFAULT_CHUNK_SIZE, DEFAULT_PAUSE_THRESHOLD, DEFAULT_SPIN_WAIT, MAX_SLOTS,
 };
 pub use pipe::pool::{ChunkPool, MAX_CHUNK_SIZE, MAX_RETAINED};
 pub use pipe::reader::{PipeReader, ReadResult};

@@ -1,7 +1,7 @@
 //! Shared helpers for the loom models in `tests/` (see `README.md`).
 //!
 //! Everything here only exists under `--cfg loom`: the models are built and run with
-//! `RUSTFLAGS="--cfg loom"`, which also switches ringpipe's `src/loom.rs` shim to loom's
+//! `RUSTFLAGS="--cfg loom"`, which also switches ringpipe's `src/sync/` shim to loom's
 //! atomics, cells, wakers and free list, so the models check the real protocol code.
 #![cfg(loom)]
 

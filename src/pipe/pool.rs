@@ -10,7 +10,7 @@
 //! back to a full free list is freed. Nothing in the ring protocol depends on this type: it only
 //! needs `take` and `put`, which is what a shared-memory transport will replace.
 
-use crate::error::OptionsError;
+use super::options::OptionsError;
 use crate::sync::free_list::FreeList;
 use crate::sync::{Arc, AtomicUsize, Ordering};
 use core::fmt;

@@ -6,7 +6,7 @@ use super::future::{ReadFuture, WriterCompletionFuture};
 use super::sequence::{Position, Sequence};
 use super::wait::block_on;
 use super::{LocalRing, LocalWakeup, PooledChunks};
-use crate::error::{AdvanceError, CompletionError, ReadError};
+use crate::error::{completion_error, AdvanceError, CompletionError, ReadError};
 use crate::protocol::{Consumer, Need, Side, Snap, Wakeup};
 use crate::sync::Arc;
 use core::fmt;
@@ -282,8 +282,7 @@ impl PipeReader {
         &mut self,
         error: impl Into<Box<dyn std::error::Error + Send + Sync>>,
     ) {
-        let boxed: Box<dyn std::error::Error + Send + Sync> = error.into();
-        self.c.complete(Some(std::sync::Arc::from(boxed)));
+        self.c.complete(Some(completion_error(error)));
     }
 
     /// Resolves when the writer completes: `Ok(())`, or `Err` with the writer's error. This is

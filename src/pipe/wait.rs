@@ -25,7 +25,8 @@ impl Spinner {
     /// Spins under `policy` until `ready` gives a value (returned) or the spin is over
     /// (`None`: the caller parks).
     ///
-    /// An adaptive spin does not start when `other_side_here` (see [`other_side_here`]): two
+    /// An adaptive spin does not start when `other_side_here` (the other side was last seen on
+    /// this thread, see `LocalWakeup::spin_plan`): two
     /// tasks of one single-threaded executor (or one thread driving both halves) cannot make
     /// progress for each other while one of them spins.
     #[inline]

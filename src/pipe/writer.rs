@@ -5,7 +5,7 @@ use super::canceller::PipeCanceller;
 use super::future::{FlushFuture, GetMemoryFuture, ReaderCompletionFuture, WriteAllFuture};
 use super::wait::block_on;
 use super::{LocalRing, LocalWakeup, PooledChunks};
-use crate::error::{CompletionError, WriteError};
+use crate::error::{completion_error, CompletionError, WriteError};
 use crate::protocol::{FlushResult, GrantFail, Producer, Side, Wakeup};
 use crate::sync::Arc;
 use core::fmt;
@@ -333,8 +333,7 @@ impl PipeWriter {
         &mut self,
         error: impl Into<Box<dyn std::error::Error + Send + Sync>>,
     ) {
-        let boxed: Box<dyn std::error::Error + Send + Sync> = error.into();
-        self.p.complete(Some(std::sync::Arc::from(boxed)));
+        self.p.complete(Some(completion_error(error)));
     }
 
     /// Resolves when the reader completes: `Ok(())`, or `Err` with the reader's error. This is

@@ -8,7 +8,7 @@
 /// at least one side sees the other's store.
 ///
 /// Each pipe decides once, when it is created, which scheme its two halves use (`asym`, kept
-/// in `Shared` and never changed, so both halves always agree):
+/// in the pipe's wake-up (`LocalWakeup`) and never changed, so both halves always agree):
 /// * symmetric (`asym == false`): both halves are `fence(SeqCst)`;
 /// * asymmetric (`asym == true`, Linux only): the light half is a compiler fence, so the
 ///   publish path has no fence instruction, and the heavy half is

@@ -1,6 +1,6 @@
 //! The only module that names the synchronisation primitives.
 //!
-//! Under `--cfg loom` everything here comes from [loom] so that `loom-tests/` model-checks the
+//! Under `--cfg loom` everything here comes from [loom](https://docs.rs/loom) so that `loom-tests/` model-checks the
 //! real protocol code; otherwise it comes from `core`/`std`. The std side is
 //! given loom's API (`UnsafeCell::with`/`with_mut`) so that call sites never need a `cfg`.
 //!
