@@ -37,6 +37,7 @@ impl fmt::Debug for ReadFuture<'_> {
 
 impl<'a> Future for ReadFuture<'a> {
     type Output = Result<ReadResult<'a>, ReadError>;
+    #[inline]
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let need = self.need;
         let reader = self.reader.as_mut().expect("Read polled after completion");
@@ -74,6 +75,7 @@ impl<'a> FlushFuture<'a> {
 
 impl Future for FlushFuture<'_> {
     type Output = Result<FlushResult, WriteError>;
+    #[inline]
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         self.writer.poll_flush(cx)
     }
@@ -104,6 +106,7 @@ impl<'a> GetMemoryFuture<'a> {
 
 impl<'a> Future for GetMemoryFuture<'a> {
     type Output = Result<&'a mut [u8], WriteError>;
+    #[inline]
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let hint = self.hint;
         let writer = self
@@ -158,6 +161,7 @@ impl fmt::Debug for WriteAllFuture<'_> {
 
 impl Future for WriteAllFuture<'_> {
     type Output = Result<FlushResult, WriteError>;
+    #[inline]
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = &mut *self;
         this.writer.poll_write_all(cx, this.data, &mut this.written)
@@ -185,6 +189,7 @@ impl<'a> ReaderCompletionFuture<'a> {
 
 impl Future for ReaderCompletionFuture<'_> {
     type Output = Result<(), CompletionError>;
+    #[inline]
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         self.writer.poll_reader_completion(cx)
     }
@@ -205,6 +210,7 @@ impl<'a> WriterCompletionFuture<'a> {
 
 impl Future for WriterCompletionFuture<'_> {
     type Output = Result<(), CompletionError>;
+    #[inline]
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         self.reader.poll_writer_completion(cx)
     }

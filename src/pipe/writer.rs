@@ -157,6 +157,7 @@ impl PipeWriter {
     /// is woken when the room may be there, unless another call gets memory first: any
     /// successful grant ends the writer's wait for room. (A dropped [`GetMemoryFuture`] ends
     /// it at once; a forgotten one, at the next grant or wait.)
+    #[inline]
     pub fn poll_get_memory(
         &mut self,
         cx: &mut Context<'_>,
@@ -208,6 +209,7 @@ impl PipeWriter {
     /// is woken when the pause may be over) until the next flush poll; a dropped
     /// [`FlushFuture`] clears it at once, a forgotten one (`mem::forget`) only at the next
     /// flush.
+    #[inline]
     pub fn poll_flush(&mut self, cx: &mut Context<'_>) -> Poll<Result<FlushResult, WriteError>> {
         let r = self.p.poll_flush(Some(cx));
         if r.is_ready() {
@@ -279,6 +281,7 @@ impl PipeWriter {
     ///
     /// # Errors
     /// As [`write_all`](Self::write_all).
+    #[inline]
     pub fn poll_write_all(
         &mut self,
         cx: &mut Context<'_>,
