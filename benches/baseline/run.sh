@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
 # Builds ringpipe at an old commit beside the working tree and runs the ringpipe cells of
-# bench_report over both, interleaved run by run, in one process; reports new ÷ old per cell.
+# bench_report over both, interleaved run by run, each run in a fresh process; reports new ÷ old
+# per cell.
 #
 #   bash benches/baseline/run.sh <old-commit> [--quick] [--reps N] [--only spin,blocking,async,x2,mt2,ct1,pingpong]
-#                                             [--sizes 64,1K,16K] [--caps 64K,1M] [--trips N]
+#                                             [--sizes 64,1K,16K] [--caps 64K,1M] [--trips N] [--in-process]
+#
+# --in-process: all runs in one process, as before isolation (biased: see benches/README.md).
 #
 # "old" is <old-commit> as committed; "new" is the working tree as it is now (uncommitted
 # changes included). The report goes to target/ringpipe-bench/baseline.md and is printed.

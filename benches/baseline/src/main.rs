@@ -1,6 +1,7 @@
 //! Before/after: the ringpipe cells of `bench_report` over two builds of the crate in one
-//! process, `ringpipe_base` (an old commit, unpacked by `run.sh` into `target/ringpipe-base`)
-//! and `ringpipe` (the working tree), interleaved run by run; reports new ÷ old per cell in
+//! binary, `ringpipe_base` (an old commit, unpacked by `run.sh` into `target/ringpipe-base`)
+//! and `ringpipe` (the working tree), interleaved run by run, every run in a fresh child
+//! process of this binary (`--in-process`: all in this process); reports new ÷ old per cell in
 //! `target/ringpipe-bench/baseline.md`.
 //!
 //! ```sh
@@ -14,7 +15,10 @@
 //! cell and variant, repetition `i` runs old and new back to back, in alternating order (old
 //! first in one pair, new first in the next), so that drift and bursts of noise on a shared
 //! machine hit both builds alike; a pair during which other processes kept more than 0.3 cores
-//! busy is redone (up to twice).
+//! busy is redone (up to twice). Each run is a child process (this binary with hidden
+//! arguments naming the build, cell, variant and volume) that prints its figure on stdout; the
+//! parent only schedules, checks interference (the children's CPU time counts as its own) and
+//! reports. See "Isolation" below for why.
 //!
 //! Both builds are driven through the same adapter, written once (`ringpipe_adapter!`) and
 //! instantiated for each crate; it uses only API both versions have (see the macro).
@@ -236,6 +240,224 @@ fn pingpong<B: Build>(kind: Kind, cfg: Cfg, trips: usize) -> Trips {
     }
 }
 
+// ---------------------------------------------------------------------------------------------
+// Isolation: every run in a fresh child process
+//
+// In one long-lived process each build keeps what it drew at the start for every run: its own
+// process-wide chunk pool (a FIFO free list that keeps the chunks earlier cells left behind, so
+// a 64 KiB ring cycles through all of them) and the memory of its allocations. With identical
+// source, one process of the harness ran 1 KiB writes into 64 KiB at 11 GB/s for one build and
+// 3.6-5.4 GB/s for the other in every pair, and the next process of the same binary at 11 GB/s
+// for both: the speed of a stream depends on where its memory landed, that is fixed for the
+// lifetime of a process, and it differs between the two builds' pools. It is not the offset
+// within a page (fresh processes put both builds' chunks at the same offsets, and still run at
+// either speed); probably the physical placement, which no process controls. A fresh process
+// per run (one build, one cell and variant, one repetition or ping-pong round) gives both
+// builds the same allocation history and a new draw of memory each time, so whatever placement
+// does, it does to both builds alike, as noise the pairs show, not as a bias of one build.
+
+/// Which build a run uses. The names have the same length, so that a child's arguments (and
+/// what it allocates to hold them) are the same size for both.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Which {
+    Old,
+    New,
+}
+
+impl Which {
+    fn arg(self) -> &'static str {
+        match self {
+            Which::Old => "old",
+            Which::New => "new",
+        }
+    }
+}
+
+impl Kind {
+    fn arg(self) -> &'static str {
+        match self {
+            Kind::Spin => "spin",
+            Kind::Blocking => "blocking",
+            Kind::Async(m) => m.name(),
+        }
+    }
+
+    fn from_arg(s: &str) -> Option<Kind> {
+        match s {
+            "spin" => Some(Kind::Spin),
+            "blocking" => Some(Kind::Blocking),
+            _ => AsyncMode::ALL
+                .into_iter()
+                .find(|m| m.name() == s)
+                .map(Kind::Async),
+        }
+    }
+}
+
+impl Cfg {
+    const ALL: [Cfg; 5] = [
+        Cfg::Default,
+        Cfg::Spin,
+        Cfg::NoSpin,
+        Cfg::Asymmetric,
+        Cfg::Symmetric,
+    ];
+
+    fn arg(self) -> &'static str {
+        match self {
+            Cfg::Default => "default",
+            Cfg::Spin => "spin",
+            Cfg::NoSpin => "nospin",
+            Cfg::Asymmetric => "asymmetric",
+            Cfg::Symmetric => "symmetric",
+        }
+    }
+
+    fn from_arg(s: &str) -> Option<Cfg> {
+        Cfg::ALL.into_iter().find(|c| c.arg() == s)
+    }
+}
+
+/// The hidden first argument of a child run.
+const CHILD: &str = "--isolated-run";
+
+/// A child run (`args` = everything after [`CHILD`]): `stream <build> <kind> <cfg> <size>
+/// <cap> <bytes>` prints the GB/s of one stream; `pingpong <build> <kind> <cfg> <trips>` prints
+/// the round trips' latencies in ns, one per line. Called before anything else in `main`.
+fn child_main(args: &[String]) {
+    let bad = || -> ! { panic!("{CHILD}: bad arguments {args:?}") };
+    let num = |i: usize| -> usize {
+        args.get(i)
+            .and_then(|v| v.parse().ok())
+            .unwrap_or_else(|| bad())
+    };
+    let which = match args.get(1).map(String::as_str) {
+        Some("old") => Which::Old,
+        Some("new") => Which::New,
+        _ => bad(),
+    };
+    let kind = args
+        .get(2)
+        .and_then(|a| Kind::from_arg(a))
+        .unwrap_or_else(|| bad());
+    let cfg = args
+        .get(3)
+        .and_then(|a| Cfg::from_arg(a))
+        .unwrap_or_else(|| bad());
+    match args.first().map(String::as_str) {
+        Some("stream") => {
+            let (size, cap, bytes) = (num(4), num(5), num(6) as u64);
+            let spec = Spec::plain(size, bytes);
+            let gbps = match which {
+                Which::Old => stream::<old::Build>(kind, cfg, &spec, cap),
+                Which::New => stream::<new::Build>(kind, cfg, &spec, cap),
+            }
+            .gbps();
+            println!("{gbps}");
+        }
+        Some("pingpong") => {
+            let trips = num(4);
+            let lat = match which {
+                Which::Old => pingpong::<old::Build>(kind, cfg, trips),
+                Which::New => pingpong::<new::Build>(kind, cfg, trips),
+            }
+            .latencies_ns;
+            let mut out = String::with_capacity(lat.len() * 8);
+            for ns in lat {
+                let _ = writeln!(out, "{ns}");
+            }
+            use std::io::Write as _;
+            std::io::stdout()
+                .lock()
+                .write_all(out.as_bytes())
+                .expect("write to the parent");
+        }
+        _ => bad(),
+    }
+}
+
+/// Runs this binary as a child with `args` after [`CHILD`] and returns its standard output.
+fn run_child(args: &[&str]) -> String {
+    static EXE: std::sync::OnceLock<std::path::PathBuf> = std::sync::OnceLock::new();
+    let exe = EXE.get_or_init(|| std::env::current_exe().expect("the path of this binary"));
+    let out = std::process::Command::new(exe)
+        .arg(CHILD)
+        .args(args)
+        .stdin(std::process::Stdio::null())
+        .stderr(std::process::Stdio::inherit())
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {}: {e}", exe.display()));
+    assert!(
+        out.status.success(),
+        "the run {args:?} failed ({}); its messages are above",
+        out.status
+    );
+    String::from_utf8(out.stdout).expect("a child's output is text")
+}
+
+/// The GB/s of one stream of `which`, in a fresh child process when `isolate`.
+fn measure_stream(
+    isolate: bool,
+    which: Which,
+    kind: Kind,
+    cfg: Cfg,
+    spec: &Spec,
+    cap: usize,
+) -> f64 {
+    if !isolate {
+        return match which {
+            Which::Old => stream::<old::Build>(kind, cfg, spec, cap),
+            Which::New => stream::<new::Build>(kind, cfg, spec, cap),
+        }
+        .gbps();
+    }
+    let (size, cap, bytes) = (
+        spec.size.to_string(),
+        cap.to_string(),
+        spec.total.to_string(),
+    );
+    let out = run_child(&[
+        "stream",
+        which.arg(),
+        kind.arg(),
+        cfg.arg(),
+        &size,
+        &cap,
+        &bytes,
+    ]);
+    out.trim()
+        .parse()
+        .unwrap_or_else(|_| panic!("a stream run printed {out:?}, not GB/s"))
+}
+
+/// The latencies (ns) of `trips` ping-pong round trips of `which`, in a fresh child process
+/// when `isolate`.
+fn measure_pingpong(isolate: bool, which: Which, kind: Kind, cfg: Cfg, trips: usize) -> Vec<u64> {
+    if !isolate {
+        return match which {
+            Which::Old => pingpong::<old::Build>(kind, cfg, trips),
+            Which::New => pingpong::<new::Build>(kind, cfg, trips),
+        }
+        .latencies_ns;
+    }
+    let out = run_child(&[
+        "pingpong",
+        which.arg(),
+        kind.arg(),
+        cfg.arg(),
+        &trips.to_string(),
+    ]);
+    let lat: Vec<u64> = out
+        .lines()
+        .map(|l| {
+            l.parse()
+                .unwrap_or_else(|_| panic!("a ping-pong run printed {l:?}"))
+        })
+        .collect();
+    assert_eq!(lat.len(), trips, "a ping-pong run's trips");
+    lat
+}
+
 /// A group of cells: a table of `bench_report` (or a group of its ping-pong table).
 struct Group {
     /// The `--only` name.
@@ -324,7 +546,9 @@ fn cpu_snap() -> CpuSnap {
         .and_then(|s| {
             let rest = &s[s.rfind(')')? + 2..];
             let f: Vec<&str> = rest.split_whitespace().collect();
-            Some(f.get(11)?.parse::<u64>().ok()? + f.get(12)?.parse::<u64>().ok()?)
+            // utime, stime, and cutime, cstime: the children's (the isolated runs), counted
+            // once they have been waited for, as every one is before the pair is judged.
+            (11..=14).map(|i| f.get(i)?.parse::<u64>().ok()).sum()
         })
         .unwrap_or(0);
     CpuSnap {
@@ -397,11 +621,13 @@ struct Opts {
     /// `--trips` as given (for the rerun command).
     trips_given: Option<usize>,
     out: std::path::PathBuf,
+    /// Every run in a fresh child process (the default; `--in-process` turns it off).
+    isolate: bool,
 }
 
 const USAGE: &str = "usage: bash benches/baseline/run.sh <old-commit> [--quick] [--reps N] \
      [--only spin,blocking,async,x2,mt2,ct1,pingpong] [--sizes 64,1K,16K] [--caps 64K,1M] \
-     [--trips N] [--out FILE]";
+     [--trips N] [--out FILE] [--in-process]";
 
 /// "64", "1K", "16KiB", "1M" -> bytes.
 fn parse_bytes(s: &str) -> usize {
@@ -430,6 +656,7 @@ impl Opts {
             trips_given: None,
             out: std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
                 .join("../../target/ringpipe-bench/baseline.md"),
+            isolate: true,
         };
         let mut args = std::env::args().skip(1);
         let list = |v: Option<String>, what: &str| -> Vec<String> {
@@ -442,6 +669,7 @@ impl Opts {
         while let Some(a) = args.next() {
             match a.as_str() {
                 "--quick" => o.quick = true,
+                "--in-process" => o.isolate = false,
                 "--reps" => o.reps = args.next().and_then(|v| v.parse().ok()).expect("--reps N"),
                 "--trips" => o.trips = args.next().and_then(|v| v.parse().ok()).expect("--trips N"),
                 "--only" => o.only = Some(list(args.next(), "--only")),
@@ -548,11 +776,12 @@ fn run_streams(opts: &Opts, g: &Group) -> StreamTable {
             let mut samples = vec![(Vec::new(), Vec::new()); g.variants.len()];
             for rep in 0..opts.reps {
                 for (i, &(_, cfg)) in g.variants.iter().enumerate() {
+                    let run = |w| measure_stream(opts.isolate, w, g.kind, cfg, &spec, cap);
                     let (o, n) = pair(
                         &mut noise,
                         (rep + i) % 2 == 0,
-                        || stream::<old::Build>(g.kind, cfg, &spec, cap).gbps(),
-                        || stream::<new::Build>(g.kind, cfg, &spec, cap).gbps(),
+                        || run(Which::Old),
+                        || run(Which::New),
                     );
                     samples[i].0.push(o);
                     samples[i].1.push(n);
@@ -617,11 +846,12 @@ fn run_pingpong(opts: &Opts, gs: &[Group]) -> (Vec<LatRow>, Noise) {
     let mut all = vec![(Vec::new(), Vec::new(), Vec::new()); cells.len()];
     for rep in 0..opts.reps {
         for (i, &(_, kind, _, cfg)) in cells.iter().enumerate() {
+            let run = |w| measure_pingpong(opts.isolate, w, kind, cfg, per_round);
             let (mut o, mut n) = pair(
                 &mut noise,
                 (rep + i) % 2 == 0,
-                || pingpong::<old::Build>(kind, cfg, per_round).latencies_ns,
-                || pingpong::<new::Build>(kind, cfg, per_round).latencies_ns,
+                || run(Which::Old),
+                || run(Which::New),
             );
             let (po, pn) = (pcts(&mut o).p50, pcts(&mut n).p50);
             all[i].2.push(pn as f64 / po.max(1) as f64);
@@ -720,7 +950,8 @@ impl Summary {
 
     /// Arguments that re-measure every flagged cell (and the cells that share its group, write
     /// size and capacity) with more pairs.
-    fn rerun_args(&self, reps: usize, quick: bool, trips: Option<usize>) -> Option<String> {
+    fn rerun_args(&self, opts: &Opts) -> Option<String> {
+        let (reps, quick, trips) = (opts.reps, opts.quick, opts.trips_given);
         if self.flags.is_empty() {
             return None;
         }
@@ -753,8 +984,9 @@ impl Summary {
         }
         let _ = write!(
             a,
-            "{}{} --reps {}",
+            "{}{}{} --reps {}",
             if quick { " --quick" } else { "" },
+            if opts.isolate { "" } else { " --in-process" },
             trips.map_or(String::new(), |t| format!(" --trips {t}")),
             (reps * 3).max(9)
         );
@@ -896,7 +1128,7 @@ fn summary_md(sum: &Summary, opts: &Opts, old_arg: &str) -> String {
             list(&noisy)
         );
     }
-    if let Some(args) = sum.rerun_args(opts.reps, opts.quick, opts.trips_given) {
+    if let Some(args) = sum.rerun_args(opts) {
         let _ = writeln!(
             md,
             "\nTo measure the flagged cells again with more pairs: \
@@ -921,6 +1153,11 @@ fn main() {
         libc::mallopt(libc::M_MMAP_THRESHOLD, 1 << 30);
         libc::mallopt(libc::M_TRIM_THRESHOLD, i32::MAX);
     }
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.first().map(String::as_str) == Some(CHILD) {
+        child_main(&args[1..]);
+        return;
+    }
     let opts = Opts::parse();
     let env = |k: &str, d: &str| std::env::var(k).unwrap_or_else(|_| d.to_string());
     let old_desc = env(
@@ -933,16 +1170,23 @@ fn main() {
     let started = Instant::now();
     eprintln!(
         "baseline: old = {old_desc}; new = {new_desc}; {} mode, {} interleaved pairs per cell, \
-         load average {load_start}",
+         {}, load average {load_start}",
         if opts.quick { "quick" } else { "full" },
-        opts.reps
+        opts.reps,
+        if opts.isolate {
+            "every run in a fresh process"
+        } else {
+            "all runs in this process"
+        }
     );
 
-    // Warm-up: fault in both builds' global chunk pools and the threads' first allocations.
-    let warm = Spec::plain(16 << 10, 16 << 20);
-    for _ in 0..2 {
-        stream::<old::Build>(Kind::Blocking, Cfg::Default, &warm, 1 << 20);
-        stream::<new::Build>(Kind::Blocking, Cfg::Default, &warm, 1 << 20);
+    if !opts.isolate {
+        // Warm-up: fault in both builds' global chunk pools and the threads' first allocations.
+        let warm = Spec::plain(16 << 10, 16 << 20);
+        for _ in 0..2 {
+            stream::<old::Build>(Kind::Blocking, Cfg::Default, &warm, 1 << 20);
+            stream::<new::Build>(Kind::Blocking, Cfg::Default, &warm, 1 << 20);
+        }
     }
 
     let gs = groups();
@@ -977,7 +1221,7 @@ fn main() {
          - **old**: {old_desc} (crate `ringpipe_base`, built from `target/ringpipe-base`)\n\
          - **new**: {new_desc} (crate `ringpipe`)\n\
          - `bash benches/baseline/run.sh {old_arg}{}` — {} mode: every cell runs old and new back to \
-           back {} times (old first in one pair, new first in the next), in one process, \
+           back {} times (old first in one pair, new first in the next), {}, \
            through the same adapter; throughput is the median of the {} runs of each build; \
            volumes per run {} (spin) and {} (blocking, async) at 64 B / 1 KiB / 16 KiB writes; \
            {} ping-pong trips per build and variant.\n\
@@ -994,6 +1238,12 @@ fn main() {
             .collect::<String>(),
         if opts.quick { "quick" } else { "full" },
         opts.reps,
+        if opts.isolate {
+            "each run (one build, one cell and variant, one repetition or ping-pong round) in a \
+             fresh process of its own"
+        } else {
+            "all in one process (`--in-process`)"
+        },
         opts.reps,
         [64, 1024, 16384]
             .map(|s| human(opts.volume(Kind::Spin, s) as usize))
