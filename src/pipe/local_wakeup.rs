@@ -9,27 +9,23 @@
 
 use super::options::{PipeOptions, SpinWait, WakeFences};
 use super::wait::{seen_here, thread_tag, Spinner};
-use crate::protocol::{Side, Wakeup};
+use crate::protocol::{Side, SideWords, Wakeup};
 use crate::sync::fences::{asymmetric_available, fence_heavy, fence_light};
 use crate::sync::waker_slot::WakerSlot;
-use crate::sync::{AtomicUsize, Ordering};
+use crate::sync::Ordering;
 use core::task::Context;
 use crossbeam_utils::CachePadded;
 
-/// One side's waker slot, and the thread it was last seen on.
-struct Parking {
-    waker: WakerSlot,
-    /// The thread this side was last on when it parked or woke the other side
-    /// (`wait::thread_tag`; 0 = never): the other side does not spin-wait while running on
-    /// that same thread (see `wait::Spinner::spin`). A hint only, kept by adaptive pipes and
-    /// written and read on the slow paths (parking, waking, spinning), never on a publish.
-    seen_on: AtomicUsize,
-}
-
 /// The in-process wake-up: a waker slot per side, the spin policy and the fence scheme.
+///
+/// Each side's wake-up word ([`SideWords`], on the side's own cursor line) holds the thread the
+/// side was last on when it parked or woke the other side (`wait::thread_tag`; 0 = never): the
+/// other side does not spin-wait while running on that same thread (see
+/// `wait::Spinner::spin`). A hint only, kept by adaptive pipes and written and read on the slow
+/// paths (parking, waking, spinning), never on a publish.
 pub(crate) struct LocalWakeup {
-    reader: CachePadded<Parking>,
-    writer: CachePadded<Parking>,
+    reader: CachePadded<WakerSlot>,
+    writer: CachePadded<WakerSlot>,
     spin: SpinWait,
     /// Asymmetric fences (W1): decided at creation, never changed, so both halves agree.
     asym: bool,
@@ -45,35 +41,27 @@ pub(crate) struct SpinPlan {
 
 impl LocalWakeup {
     pub(crate) fn new(options: &PipeOptions) -> LocalWakeup {
-        let parking = || {
-            CachePadded::new(Parking {
-                waker: WakerSlot::new(),
-                seen_on: AtomicUsize::new(0),
-            })
-        };
         LocalWakeup {
-            reader: parking(),
-            writer: parking(),
+            reader: CachePadded::new(WakerSlot::new()),
+            writer: CachePadded::new(WakerSlot::new()),
             spin: options.spin,
             asym: asymmetric_fences(options),
         }
     }
 
-    fn side(&self, side: Side) -> &Parking {
+    fn waker(&self, side: Side) -> &WakerSlot {
         match side {
             Side::Reader => &self.reader,
             Side::Writer => &self.writer,
         }
     }
 
-    /// Records the calling thread as where `side` was last seen, for the other side's adaptive
-    /// spin. Only an adaptive pipe asks for it, so the others skip the store.
-    fn note_seen(&self, side: Side) {
+    /// Records the calling thread in the caller's word, for the other side's adaptive spin.
+    /// Only an adaptive pipe asks for it, so the others skip the store.
+    fn note_seen(&self, words: SideWords<'_>) {
         if matches!(self.spin, SpinWait::Adaptive { .. }) {
             // Ordering: Relaxed; a hint for the spin, not part of any protocol.
-            self.side(side)
-                .seen_on
-                .store(thread_tag(), Ordering::Relaxed);
+            words.mine.store(thread_tag(), Ordering::Relaxed);
         }
     }
 }
@@ -93,11 +81,11 @@ impl Wakeup for LocalWakeup {
     }
 
     #[inline]
-    fn spin_plan(&self, side: Side) -> SpinPlan {
+    fn spin_plan(&self, _side: Side, words: SideWords<'_>) -> SpinPlan {
         // Looked at only for an adaptive spin (the others do not ask).
         let other_side_here = matches!(self.spin, SpinWait::Adaptive { .. }) && {
             // Ordering: Relaxed; a hint for the spin, not part of any protocol.
-            seen_here(self.side(side.other()).seen_on.load(Ordering::Relaxed))
+            seen_here(words.other.load(Ordering::Relaxed))
         };
         SpinPlan {
             policy: self.spin,
@@ -110,23 +98,23 @@ impl Wakeup for LocalWakeup {
         state.spin(plan.policy, plan.other_side_here, ready)
     }
 
-    fn register(&self, side: Side, cx: &mut Context<'_>) {
-        self.note_seen(side);
-        self.side(side).waker.register(cx.waker());
+    fn register(&self, side: Side, words: SideWords<'_>, cx: &mut Context<'_>) {
+        self.note_seen(words);
+        self.waker(side).register(cx.waker());
     }
 
-    fn wake(&self, side: Side) {
-        self.note_seen(side.other());
-        self.side(side).waker.wake();
+    fn wake(&self, side: Side, words: SideWords<'_>) {
+        self.note_seen(words);
+        self.waker(side).wake();
     }
 
     fn wake_for_event(&self, side: Side) {
-        self.side(side).waker.wake();
+        self.waker(side).wake();
     }
 
     fn reset(&self) {
-        drop(self.reader.waker.take());
-        drop(self.writer.waker.take());
+        drop(self.reader.take());
+        drop(self.writer.take());
     }
 
     fn asymmetric(&self) -> bool {

@@ -176,7 +176,7 @@ impl<S: Storage, W: Wakeup> Consumer<S, W> {
         // post-fence load sees STALLED.
         let old = ring.state.fetch_or(STALLED, Ordering::AcqRel);
         if old & WRITER_WAITING != 0 {
-            ring.wakeup.wake(Side::Writer);
+            ring.wake(Side::Writer);
         }
     }
 
@@ -231,7 +231,7 @@ impl<S: Storage, W: Wakeup> Consumer<S, W> {
         }
         // Spin before parking, as the pipe's `SpinWait` says: cheap re-checks, no
         // registration, no fence.
-        let plan = self.ring.wakeup.spin_plan(Side::Reader);
+        let plan = self.ring.spin_plan(Side::Reader);
         let mut spin = self.spin;
         let spun = W::spin(plan, &mut spin, || {
             // Ordering: as above.
@@ -283,7 +283,7 @@ impl<S: Storage, W: Wakeup> Consumer<S, W> {
         let ring = &*self.ring;
         if old & WRITER_WAITING != 0 && old & WRITER_WAITING_SPACE == 0 {
             // A paused writer may resume now that we wait for more (read_at_least).
-            ring.wakeup.wake(Side::Writer);
+            ring.wake(Side::Writer);
         }
         Poll::Pending
     }
@@ -430,7 +430,7 @@ impl<S: Storage, W: Wakeup> Consumer<S, W> {
             self.seen_tail.saturating_sub(self.examined) < ring.resume
         };
         if wake {
-            ring.wakeup.wake(Side::Writer);
+            ring.wake(Side::Writer);
         }
     }
 

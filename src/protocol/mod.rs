@@ -137,6 +137,8 @@ struct ReaderSide {
     /// The tail a stall was judged on (stored with Release before the `STALLED` RMW, by
     /// whichever side sets it): only a commit past it ends the stall.
     stall_tail: AtomicU64,
+    /// The reader's word for the wake-up (see [`SideWords`]).
+    wake_word: AtomicUsize,
 }
 
 /// What the writer publishes, on its own cache line.
@@ -147,6 +149,22 @@ struct WriterSide {
     need_head: AtomicU64,
     /// The `released` count that would give the parked writer a free slot.
     need_released: AtomicU64,
+    /// The writer's word for the wake-up (see [`SideWords`]).
+    wake_word: AtomicUsize,
+}
+
+/// A word on each side's own cache line, kept for the [`Wakeup`] to use as it likes: written
+/// only by its side (on the slow paths: parking, waking), read by the other side. The
+/// in-process wake-up records there the thread a side was last seen on, so that the other side
+/// does not spin for a side running on its own thread; a wake-up across processes could keep a
+/// futex word there. On the side's own line, a store to it costs nothing the side's cursor
+/// stores do not already pay, and the other side reads it with the cursors it reads anyway.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct SideWords<'a> {
+    /// The calling side's word.
+    pub(crate) mine: &'a AtomicUsize,
+    /// The other side's word.
+    pub(crate) other: &'a AtomicUsize,
 }
 
 /// The sizes a ring is built with (checked by the front-end's options).
@@ -203,6 +221,7 @@ impl<S: Storage, W: Wakeup> Ring<S, W> {
                 tail: AtomicU64::new(0),
                 need_head: AtomicU64::new(0),
                 need_released: AtomicU64::new(0),
+                wake_word: AtomicUsize::new(0),
             }),
             reader: CachePadded::new(ReaderSide {
                 head: AtomicU64::new(0),
@@ -210,6 +229,7 @@ impl<S: Storage, W: Wakeup> Ring<S, W> {
                 released: AtomicU64::new(0),
                 wait_pos: AtomicU64::new(0),
                 stall_tail: AtomicU64::new(0),
+                wake_word: AtomicUsize::new(0),
             }),
             state: CachePadded::new(AtomicU32::new(0)),
             lens: (0..params.slots).map(|_| AtomicUsize::new(OPEN)).collect(),
@@ -361,11 +381,33 @@ impl<S: Storage, W: Wakeup> Ring<S, W> {
 
     // --- Steps both sides take -----------------------------------------------------------
 
+    /// The wake-up words, seen from `side`.
+    #[inline]
+    fn words(&self, side: Side) -> SideWords<'_> {
+        let (w, r) = (&self.writer.wake_word, &self.reader.wake_word);
+        match side {
+            Side::Writer => SideWords { mine: w, other: r },
+            Side::Reader => SideWords { mine: r, other: w },
+        }
+    }
+
+    /// `side.other()` wakes `side`, which it found waiting, after publishing what it waited
+    /// for (last, after every change of state).
+    fn wake(&self, side: Side) {
+        self.wakeup.wake(side, self.words(side.other()));
+    }
+
+    /// How `side` would spin before it parks now.
+    #[inline]
+    fn spin_plan(&self, side: Side) -> W::SpinPlan {
+        self.wakeup.spin_plan(side, self.words(side))
+    }
+
     /// Announces that `side` waits (W1, heavy half): registers with the wake-up, sets `bits`
     /// in `state` (RMW), then the heavy fence. Returns `state` before the RMW. The caller
     /// re-checks what it waits for afterwards.
     fn announce_wait(&self, side: Side, cx: &mut Context<'_>, bits: u32) -> u32 {
-        self.wakeup.register(side, cx);
+        self.wakeup.register(side, self.words(side), cx);
         // Ordering: AcqRel; Release publishes what the caller stored before (wait position or
         // needs, D1), Acquire sees the other side's RMWs.
         let old = self.state.fetch_or(bits, Ordering::AcqRel);
@@ -442,7 +484,7 @@ impl<S: Storage, W: Wakeup> Ring<S, W> {
         side: Side,
         cx: &mut Context<'_>,
     ) -> Poll<Result<(), CompletionError>> {
-        self.wakeup.register(side, cx);
+        self.wakeup.register(side, self.words(side), cx);
         let other = side.other();
         let s = self.state();
         if s & completed_bit(other) == 0 {
@@ -501,6 +543,8 @@ impl<S: Storage, W: Wakeup> Ring<S, W> {
         for len in self.lens.iter() {
             len.store(OPEN, Ordering::Relaxed);
         }
+        self.writer.wake_word.store(0, Ordering::Relaxed);
+        self.reader.wake_word.store(0, Ordering::Relaxed);
         self.wakeup.reset();
         // Ordering: Release; pairs with the Acquire loads of `state` by the halves and by
         // cancel handles.

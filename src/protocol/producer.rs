@@ -289,7 +289,7 @@ impl<S: Storage, W: Wakeup> Producer<S, W> {
             // R1: the reader parked after consuming every byte of the chunk we just sealed, so
             // it did not give it back; nobody else can. Wake it to do so (last, as every
             // wake-up).
-            self.ring.wakeup.wake(Side::Reader);
+            self.ring.wake(Side::Reader);
         }
         Ok(self.granted)
     }
@@ -418,7 +418,7 @@ impl<S: Storage, W: Wakeup> Producer<S, W> {
         }
         // Spin before parking, as the pipe's `SpinWait` says: cheap re-tries, no
         // registration, no fence.
-        let plan = self.ring.wakeup.spin_plan(Side::Writer);
+        let plan = self.ring.spin_plan(Side::Writer);
         let mut spin = self.spin;
         let spun = W::spin(plan, &mut spin, || match self.grant(hint) {
             Ok(n) => Some(Ok(n)),
@@ -470,7 +470,7 @@ impl<S: Storage, W: Wakeup> Producer<S, W> {
                     // Not a deadlock: we lack only slots, and the reader holds chunks it has
                     // consumed (sealed after it parked). Wake it to give them back; it wakes
                     // us when it has (`after_progress`).
-                    self.ring.wakeup.wake(Side::Reader);
+                    self.ring.wake(Side::Reader);
                     return Poll::Pending;
                 }
             }
@@ -483,7 +483,7 @@ impl<S: Storage, W: Wakeup> Producer<S, W> {
                 .store(self.committed, Ordering::Release);
             ring.state.fetch_or(STALLED, Ordering::AcqRel);
             self.stop_waiting();
-            self.ring.wakeup.wake(Side::Reader);
+            self.ring.wake(Side::Reader);
             return Poll::Ready(Err(WriteError::WouldDeadlock));
         }
         Poll::Pending
@@ -539,7 +539,7 @@ impl<S: Storage, W: Wakeup> Producer<S, W> {
         if self.commit_inner() {
             // Last, after every change of state: a waker that panics cannot leave the pipe
             // half-updated.
-            self.ring.wakeup.wake(Side::Reader);
+            self.ring.wake(Side::Reader);
         }
     }
 
@@ -687,7 +687,7 @@ impl<S: Storage, W: Wakeup> Producer<S, W> {
         let Some(cx) = cx else { return Poll::Pending };
         // Spin before parking, as the pipe's `SpinWait` says: cheap re-checks, no
         // registration, no fence.
-        let plan = self.ring.wakeup.spin_plan(Side::Writer);
+        let plan = self.ring.spin_plan(Side::Writer);
         let mut spin = self.spin;
         let spun = W::spin(plan, &mut spin, || {
             // Ordering: as above.

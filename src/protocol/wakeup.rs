@@ -6,6 +6,7 @@
 //! the other side wakes it (`pipe::local_wakeup::LocalWakeup`); across processes, a parked side
 //! would wait on a futex word or an eventfd in the shared region.
 
+use super::SideWords;
 use core::task::Context;
 
 /// One of the two halves of a ring.
@@ -46,8 +47,8 @@ pub(crate) trait Wakeup: Send + Sync {
     /// side's cursor.
     fn fence_heavy(&self);
 
-    /// How `side` would spin before it parks now.
-    fn spin_plan(&self, side: Side) -> Self::SpinPlan;
+    /// How `side` would spin before it parks now (`words` seen from `side`).
+    fn spin_plan(&self, side: Side, words: SideWords<'_>) -> Self::SpinPlan;
 
     /// Before a side parks: re-checks `ready` for as long as `plan` says (it may be not at
     /// all), and returns its value if it gave one. `state` is the side's own record.
@@ -58,12 +59,13 @@ pub(crate) trait Wakeup: Send + Sync {
     ) -> Option<T>;
 
     /// `side` is about to announce a wait: whoever wakes it from now on must reach the task of
-    /// `cx`. Called before the `*_WAITING` RMW, so that a wake after it is never lost.
-    fn register(&self, side: Side, cx: &mut Context<'_>);
+    /// `cx`. Called before the `*_WAITING` RMW, so that a wake after it is never lost. `words`
+    /// are seen from `side`.
+    fn register(&self, side: Side, words: SideWords<'_>, cx: &mut Context<'_>);
 
     /// Wakes `side`, which the other side (the caller) found waiting, after publishing what it
-    /// waited for.
-    fn wake(&self, side: Side);
+    /// waited for. `words` are seen from the caller.
+    fn wake(&self, side: Side, words: SideWords<'_>);
 
     /// Wakes `side` for a completion or a cancel: the caller may be neither half.
     fn wake_for_event(&self, side: Side);
