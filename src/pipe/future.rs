@@ -37,7 +37,6 @@ impl fmt::Debug for ReadFuture<'_> {
 
 impl<'a> Future for ReadFuture<'a> {
     type Output = Result<ReadResult<'a>, ReadError>;
-    #[inline]
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let need = self.need;
         let reader = self.reader.as_mut().expect("Read polled after completion");

@@ -136,7 +136,6 @@ impl PipeReader {
     }
 
     /// A read waiting for `need` (for the futures).
-    #[inline]
     pub(crate) fn poll_need(
         &mut self,
         cx: &mut Context<'_>,
@@ -208,14 +207,12 @@ impl PipeReader {
 
     /// The poll form of [`read`](Self::read). A `Pending` poll leaves the reader registered as
     /// waiting until the next poll or read (a dropped [`ReadFuture`] clears it at once).
-    #[inline]
     pub fn poll_read(&mut self, cx: &mut Context<'_>) -> Poll<Result<ReadResult<'_>, ReadError>> {
         self.poll_read_at_least(cx, 0)
     }
 
     /// The poll form of [`read_at_least`](Self::read_at_least), registered as
     /// [`poll_read`](Self::poll_read) is.
-    #[inline]
     pub fn poll_read_at_least(
         &mut self,
         cx: &mut Context<'_>,
