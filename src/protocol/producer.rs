@@ -165,8 +165,7 @@ impl<S: Storage, W: Wakeup> Producer<S, W> {
         self.committed
     }
 
-    /// Whether the reader has completed (as far as the writer knows: then memory handed out is
-    /// scratch), or the writer has.
+    /// Whether the writer knows the reader has completed: memory handed out is then scratch.
     pub(crate) fn is_scratch(&self) -> bool {
         self.scratch
     }
@@ -420,13 +419,11 @@ impl<S: Storage, W: Wakeup> Producer<S, W> {
         // registration, no fence.
         let plan = self.ring.spin_plan(Side::Writer);
         let mut spin = self.spin;
+        // (A cancel during the spin is seen after it: the check after announcing the wait.)
         let spun = W::spin(plan, &mut spin, || match self.grant(hint) {
             Ok(n) => Some(Ok(n)),
             Err(GrantFail::Err(e)) => Some(Err(e)),
-            // Ordering: as above.
-            Err(GrantFail::Space { .. }) => self
-                .take_flush_cancel(self.ring.state())
-                .then_some(Err(WriteError::Canceled)),
+            Err(GrantFail::Space { .. }) => None,
         });
         self.spin = spin;
         if let Some(r) = spun {
