@@ -88,59 +88,7 @@ fn rss() -> usize {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Interference: how much CPU other processes took while we measured.
-
-/// System-wide busy CPU time and this process's CPU time, in clock ticks.
-#[derive(Clone, Copy)]
-struct CpuSnap {
-    busy: u64,
-    ours: u64,
-    at: Instant,
-}
-
-fn cpu_snap() -> CpuSnap {
-    let busy = std::fs::read_to_string("/proc/stat")
-        .ok()
-        .and_then(|s| {
-            let v: Vec<u64> = s
-                .lines()
-                .next()?
-                .split_whitespace()
-                .skip(1)
-                .filter_map(|x| x.parse().ok())
-                .collect();
-            // user nice system idle iowait irq softirq steal ...
-            Some(
-                v.iter().sum::<u64>()
-                    - v.get(3).copied().unwrap_or(0)
-                    - v.get(4).copied().unwrap_or(0),
-            )
-        })
-        .unwrap_or(0);
-    let ours = std::fs::read_to_string("/proc/self/stat")
-        .ok()
-        .and_then(|s| {
-            // Fields after the parenthesised command name: state is field 3, utime 14, stime 15.
-            let rest = &s[s.rfind(')')? + 2..];
-            let f: Vec<&str> = rest.split_whitespace().collect();
-            Some(f.get(11)?.parse::<u64>().ok()? + f.get(12)?.parse::<u64>().ok()?)
-        })
-        .unwrap_or(0);
-    CpuSnap {
-        busy,
-        ours,
-        at: Instant::now(),
-    }
-}
-
-/// The average number of cores other processes kept busy between two snapshots.
-fn others_cores(a: CpuSnap, b: CpuSnap) -> f64 {
-    // SAFETY: sysconf has no preconditions.
-    let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) }.max(1) as f64;
-    let secs = (b.at - a.at).as_secs_f64().max(1e-3);
-    let other = (b.busy - a.busy) as f64 - (b.ours - a.ours) as f64;
-    (other / hz / secs).max(0.0)
-}
+// Interference: how much CPU other processes took while we measured (`common::others_since`).
 
 /// A run is retried (at most twice) when other processes kept more than this many cores busy
 /// during it: on two cores, one busy stranger halves a spinning pair.
@@ -487,9 +435,9 @@ fn run_table(
                 for (i, (_, run)) in impls.iter().enumerate() {
                     for attempt in 0..ATTEMPTS {
                         let fine_before = wait_healthy(opts);
-                        let a = cpu_snap();
+                        let a = common::machine_times();
                         let g = run(&spec, cap).gbps();
-                        let o = others_cores(a, cpu_snap());
+                        let o = common::others_since(a);
                         let sick = !fine_before || unhealthy(opts.base.get(), health());
                         let last = attempt + 1 == ATTEMPTS || opts.wait_budget.get().is_zero();
                         if (o <= DISTURBED && !sick) || last {
@@ -970,15 +918,7 @@ fn bytes_h(b: f64) -> String {
 // Machine
 
 fn machine() -> String {
-    let cpu = std::fs::read_to_string("/proc/cpuinfo")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("model name"))
-                .and_then(|l| l.split(':').nth(1))
-                .map(|m| m.trim().to_string())
-        })
-        .unwrap_or_else(|| "unknown".into());
+    let cpu = common::cpu_model();
     let cmd = |c: &str, args: &[&str]| {
         std::process::Command::new(c)
             .args(args)
@@ -1312,9 +1252,9 @@ fn main() {
     let mut lat_others = 0.0;
     let lat = if opts.wants("pingpong") {
         eprintln!("ping-pong ...");
-        let a = cpu_snap();
+        let a = common::machine_times();
         let rows = latency(&opts);
-        lat_others = others_cores(a, cpu_snap());
+        lat_others = common::others_since(a);
         rows
     } else {
         Vec::new()

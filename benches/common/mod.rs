@@ -14,6 +14,8 @@
 
 #![allow(dead_code)]
 
+#[macro_use]
+mod ringpipe_adapter;
 pub mod peers;
 
 use std::future::Future;
@@ -900,8 +902,8 @@ pub fn criterion_config() -> criterion::Criterion {
 }
 
 // ---------------------------------------------------------------------------------------------
-// The machine, and how busy other processes kept it (for the throughput demo; bench_report has
-// its own copy of the same /proc/stat measure)
+// The machine, and how busy other processes kept it (the throughput demo, bench_report and
+// benches/baseline)
 
 /// The CPU model from /proc/cpuinfo ("unknown" elsewhere).
 pub fn cpu_model() -> String {
@@ -923,8 +925,8 @@ pub fn kernel_release() -> String {
         .unwrap_or_else(|_| "unknown".into())
 }
 
-/// Busy CPU time of some CPUs (everyone's, steal included) and of this process, in clock
-/// ticks; `None` where /proc/stat is missing.
+/// Busy CPU time of some CPUs (everyone's, steal included) and of this process (with the
+/// children it has waited for), in clock ticks; `None` where /proc/stat is missing.
 #[derive(Clone, Copy, Debug)]
 pub struct CpuTimes {
     busy: u64,
@@ -961,15 +963,30 @@ pub fn cpu_times(cpus: &[usize]) -> Option<CpuTimes> {
         None => busy_of(line_of("cpu")?),
     };
     let own = std::fs::read_to_string("/proc/self/stat").ok()?;
-    // Fields after the parenthesised command name: utime is field 14, stime 15.
+    // Fields after the parenthesised command name: utime is field 14, stime 15, and cutime 16,
+    // cstime 17 (children waited for: benches/baseline's isolated runs).
     let rest = &own[own.rfind(')')? + 2..];
     let f: Vec<&str> = rest.split_whitespace().collect();
-    let ours = f.get(11)?.parse::<u64>().ok()? + f.get(12)?.parse::<u64>().ok()?;
+    let ours = (11..=14)
+        .map(|i| f.get(i)?.parse::<u64>().ok())
+        .sum::<Option<u64>>()?;
     Some(CpuTimes {
         busy,
         ours,
         at: Instant::now(),
     })
+}
+
+/// The whole machine's [`CpuTimes`] (see [`others_since`]).
+pub fn machine_times() -> Option<CpuTimes> {
+    cpu_times(&[])
+}
+
+/// How many cores' worth of CPU time others took on the whole machine since `a` (from
+/// [`machine_times`]); 0 where /proc/stat is missing.
+pub fn others_since(a: Option<CpuTimes>) -> f64 {
+    a.zip(machine_times())
+        .map_or(0.0, |(a, b)| others_cores(a, b))
 }
 
 /// How many cores' worth of CPU time others (other processes, or the host stealing the vCPUs)

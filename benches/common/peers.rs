@@ -49,12 +49,8 @@ fn cell_builder(cap: usize) -> ringpipe::PipeOptionsBuilder {
         .pause_writer_threshold(cap)
 }
 
-pub struct RpTx {
-    w: ringpipe::PipeWriter,
-    max: usize,
-}
-
-pub struct RpRx(ringpipe::PipeReader);
+ringpipe_adapter!(rp, ringpipe);
+pub use rp::{Rx as RpRx, Tx as RpTx};
 
 /// A ringpipe of `cap` bytes (default 16 KiB chunks from the global pool), default fences.
 pub fn ringpipe(cap: usize, spin: u32) -> (RpTx, RpRx) {
@@ -91,93 +87,7 @@ pub fn ringpipe_symmetric(cap: usize) -> (RpTx, RpRx) {
 }
 
 fn ringpipe_with(opts: ringpipe::PipeOptions) -> (RpTx, RpRx) {
-    let (w, r) = ringpipe::pipe(opts);
-    let max = w.max_memory();
-    (RpTx { w, max }, RpRx(r))
-}
-
-impl SpinTx for RpTx {
-    #[inline]
-    fn try_send(&mut self, src: &[u8]) -> usize {
-        let n = src.len().min(self.max);
-        match self.w.try_get_memory(n) {
-            Ok(buf) => {
-                buf[..n].copy_from_slice(&src[..n]);
-                self.w.advance(n);
-                self.w.commit();
-                n
-            }
-            Err(ringpipe::WriteError::Full { .. }) => 0,
-            Err(e) => panic!("ringpipe write: {e}"),
-        }
-    }
-}
-
-impl SpinRx for RpRx {
-    #[inline]
-    fn try_recv(&mut self, chk: &mut Checker) -> usize {
-        let (n, end) = match self.0.try_read() {
-            Ok(Some(res)) => {
-                let buf = res.buffer();
-                for c in buf.chunks() {
-                    chk.check(c);
-                }
-                (buf.len(), buf.end())
-            }
-            Ok(None) => return 0,
-            Err(e) => panic!("ringpipe read: {e}"),
-        };
-        self.0.advance_to(end, end).expect("advance_to");
-        n
-    }
-}
-
-impl BlockTx for RpTx {
-    #[inline]
-    fn send(&mut self, src: &[u8]) {
-        self.w.write_all_blocking(src).expect("ringpipe write_all");
-    }
-}
-
-impl BlockRx for RpRx {
-    #[inline]
-    fn recv(&mut self, chk: &mut Checker) -> usize {
-        let (n, end) = {
-            let res = self.0.read_blocking().expect("ringpipe read");
-            let buf = res.buffer();
-            for c in buf.chunks() {
-                chk.check(c);
-            }
-            (buf.len(), buf.end())
-        };
-        self.0.advance_to(end, end).expect("advance_to");
-        n
-    }
-}
-
-impl AsyncTx for RpTx {
-    fn send<'a>(&'a mut self, src: &'a [u8]) -> impl Future<Output = ()> + Send + 'a {
-        async move {
-            self.w.write_all(src).await.expect("ringpipe write_all");
-        }
-    }
-}
-
-impl AsyncRx for RpRx {
-    fn recv<'a>(&'a mut self, chk: &'a mut Checker) -> impl Future<Output = usize> + Send + 'a {
-        async move {
-            let (n, end) = {
-                let res = self.0.read().await.expect("ringpipe read");
-                let buf = res.buffer();
-                for c in buf.chunks() {
-                    chk.check(c);
-                }
-                (buf.len(), buf.end())
-            };
-            self.0.advance_to(end, end).expect("advance_to");
-            n
-        }
-    }
+    rp::pipe(opts)
 }
 
 // ---------------------------------------------------------------------------------------------

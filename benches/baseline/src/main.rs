@@ -26,6 +26,7 @@
 // The async adapters spell out `-> impl Future + Send` like the traits they implement.
 #![allow(clippy::manual_async_fn)]
 
+#[macro_use]
 #[path = "../../common/mod.rs"]
 mod common;
 
@@ -65,30 +66,18 @@ trait Build: 'static {
     fn pipe(cap: usize, cfg: Cfg) -> (Self::Tx, Self::Rx);
 }
 
-/// The adapter of `benches/common/peers.rs` (`RpTx`/`RpRx`), for the crate `$krate`. It relies
-/// on: `pipe`, `PipeOptions::builder()` with `capacity`, `pause_writer_threshold`, `spin_wait`,
-/// `wake_fences`, `build`; `SpinWait::{Never, Fixed}`; `WakeFences::{Auto, Symmetric,
-/// Asymmetric}`; the types `PipeOptions`, `PipeWriter`, `PipeReader`; the writer's
-/// `max_memory`, `try_get_memory` (and `WriteError::Full`), `advance`, `commit`, `write_all`,
-/// `write_all_blocking`; the reader's `try_read`, `read`, `read_blocking`, `advance_to`; and
-/// `buffer()` of a read result, with `chunks`, `len` and `end` of its sequence. If a later
-/// version renames one of these, adapt here (both instances must stay the same code).
-macro_rules! ringpipe_adapter {
+/// One build of the crate `$krate` as module `$module`: the shared adapter
+/// (`benches/common/ringpipe_adapter.rs`, the code `bench_report` runs) and the options of each
+/// `Cfg`. Both builds expand the same code.
+macro_rules! build_of {
     ($module:ident, $krate:ident) => {
         mod $module {
-            use super::common::{AsyncRx, AsyncTx, BlockRx, BlockTx, Checker, SpinRx, SpinTx};
             use super::Cfg;
             use ::$krate as rp;
-            use std::future::Future;
+
+            ringpipe_adapter!(adapter, $krate);
 
             pub struct Build;
-
-            pub struct Tx {
-                w: rp::PipeWriter,
-                max: usize,
-            }
-
-            pub struct Rx(rp::PipeReader);
 
             pub fn options(cap: usize, cfg: Cfg) -> rp::PipeOptions {
                 let b = rp::PipeOptions::builder()
@@ -107,107 +96,18 @@ macro_rules! ringpipe_adapter {
             }
 
             impl super::Build for Build {
-                type Tx = Tx;
-                type Rx = Rx;
-                fn pipe(cap: usize, cfg: Cfg) -> (Tx, Rx) {
-                    let (w, r) = rp::pipe(options(cap, cfg));
-                    let max = w.max_memory();
-                    (Tx { w, max }, Rx(r))
-                }
-            }
-
-            impl SpinTx for Tx {
-                #[inline]
-                fn try_send(&mut self, src: &[u8]) -> usize {
-                    let n = src.len().min(self.max);
-                    match self.w.try_get_memory(n) {
-                        Ok(buf) => {
-                            buf[..n].copy_from_slice(&src[..n]);
-                            self.w.advance(n);
-                            self.w.commit();
-                            n
-                        }
-                        Err(rp::WriteError::Full { .. }) => 0,
-                        Err(e) => panic!("ringpipe write: {e}"),
-                    }
-                }
-            }
-
-            impl SpinRx for Rx {
-                #[inline]
-                fn try_recv(&mut self, chk: &mut Checker) -> usize {
-                    let (n, end) = match self.0.try_read() {
-                        Ok(Some(res)) => {
-                            let buf = res.buffer();
-                            for c in buf.chunks() {
-                                chk.check(c);
-                            }
-                            (buf.len(), buf.end())
-                        }
-                        Ok(None) => return 0,
-                        Err(e) => panic!("ringpipe read: {e}"),
-                    };
-                    self.0.advance_to(end, end).expect("advance_to");
-                    n
-                }
-            }
-
-            impl BlockTx for Tx {
-                #[inline]
-                fn send(&mut self, src: &[u8]) {
-                    self.w.write_all_blocking(src).expect("ringpipe write_all");
-                }
-            }
-
-            impl BlockRx for Rx {
-                #[inline]
-                fn recv(&mut self, chk: &mut Checker) -> usize {
-                    let (n, end) = {
-                        let res = self.0.read_blocking().expect("ringpipe read");
-                        let buf = res.buffer();
-                        for c in buf.chunks() {
-                            chk.check(c);
-                        }
-                        (buf.len(), buf.end())
-                    };
-                    self.0.advance_to(end, end).expect("advance_to");
-                    n
-                }
-            }
-
-            impl AsyncTx for Tx {
-                fn send<'a>(&'a mut self, src: &'a [u8]) -> impl Future<Output = ()> + Send + 'a {
-                    async move {
-                        self.w.write_all(src).await.expect("ringpipe write_all");
-                    }
-                }
-            }
-
-            impl AsyncRx for Rx {
-                fn recv<'a>(
-                    &'a mut self,
-                    chk: &'a mut Checker,
-                ) -> impl Future<Output = usize> + Send + 'a {
-                    async move {
-                        let (n, end) = {
-                            let res = self.0.read().await.expect("ringpipe read");
-                            let buf = res.buffer();
-                            for c in buf.chunks() {
-                                chk.check(c);
-                            }
-                            (buf.len(), buf.end())
-                        };
-                        self.0.advance_to(end, end).expect("advance_to");
-                        n
-                    }
+                type Tx = adapter::Tx;
+                type Rx = adapter::Rx;
+                fn pipe(cap: usize, cfg: Cfg) -> (adapter::Tx, adapter::Rx) {
+                    adapter::pipe(options(cap, cfg))
                 }
             }
         }
     };
 }
 
-ringpipe_adapter!(old, ringpipe_base);
-ringpipe_adapter!(new, ringpipe);
+build_of!(old, ringpipe_base);
+build_of!(new, ringpipe);
 
 // ---------------------------------------------------------------------------------------------
 // Workloads
@@ -513,59 +413,8 @@ fn groups() -> Vec<Group> {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Interference (as in bench_report): how much CPU other processes took during a pair of runs.
-
-#[derive(Clone, Copy)]
-struct CpuSnap {
-    busy: u64,
-    ours: u64,
-    at: Instant,
-}
-
-fn cpu_snap() -> CpuSnap {
-    let busy = std::fs::read_to_string("/proc/stat")
-        .ok()
-        .and_then(|s| {
-            let v: Vec<u64> = s
-                .lines()
-                .next()?
-                .split_whitespace()
-                .skip(1)
-                .filter_map(|x| x.parse().ok())
-                .collect();
-            // user nice system idle iowait irq softirq steal ...
-            Some(
-                v.iter().sum::<u64>()
-                    - v.get(3).copied().unwrap_or(0)
-                    - v.get(4).copied().unwrap_or(0),
-            )
-        })
-        .unwrap_or(0);
-    let ours = std::fs::read_to_string("/proc/self/stat")
-        .ok()
-        .and_then(|s| {
-            let rest = &s[s.rfind(')')? + 2..];
-            let f: Vec<&str> = rest.split_whitespace().collect();
-            // utime, stime, and cutime, cstime: the children's (the isolated runs), counted
-            // once they have been waited for, as every one is before the pair is judged.
-            (11..=14).map(|i| f.get(i)?.parse::<u64>().ok()).sum()
-        })
-        .unwrap_or(0);
-    CpuSnap {
-        busy,
-        ours,
-        at: Instant::now(),
-    }
-}
-
-/// The average number of cores other processes kept busy between two snapshots.
-fn others_cores(a: CpuSnap, b: CpuSnap) -> f64 {
-    // SAFETY: sysconf has no preconditions.
-    let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) }.max(1) as f64;
-    let secs = (b.at - a.at).as_secs_f64().max(1e-3);
-    let other = b.busy.saturating_sub(a.busy) as f64 - b.ours.saturating_sub(a.ours) as f64;
-    (other / hz / secs).max(0.0)
-}
+// Interference (as in bench_report, `common::others_since`, which counts the isolated runs, the
+// children waited for, as ours): how much CPU other processes took during a pair of runs.
 
 /// A pair is redone (at most `ATTEMPTS - 1` times) when others kept more cores busy than this.
 const DISTURBED: f64 = 0.3;
@@ -589,7 +438,7 @@ impl Noise {
 /// processes disturbed them.
 fn pair<T>(noise: &mut Noise, old_first: bool, old: impl Fn() -> T, new: impl Fn() -> T) -> (T, T) {
     for attempt in 0..ATTEMPTS {
-        let a = cpu_snap();
+        let a = common::machine_times();
         let (o, n) = if old_first {
             let o = old();
             (o, new())
@@ -597,7 +446,7 @@ fn pair<T>(noise: &mut Noise, old_first: bool, old: impl Fn() -> T, new: impl Fn
             let n = new();
             (old(), n)
         };
-        let others = others_cores(a, cpu_snap());
+        let others = common::others_since(a);
         if others <= DISTURBED || attempt + 1 == ATTEMPTS {
             noise.others_sum += others;
             noise.pairs += 1;
