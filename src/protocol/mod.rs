@@ -540,6 +540,7 @@ impl<S: Storage, W: Wakeup> Ring<S, W> {
         self.reader_error.with_mut(|p| unsafe { *p = None });
         // SAFETY: as above.
         self.opened.with_mut(|p| unsafe { *p = 0 });
+        // Ordering: Relaxed, as the cursors above: published by the `state` store below.
         for len in self.lens.iter() {
             len.store(OPEN, Ordering::Relaxed);
         }
