@@ -1169,16 +1169,7 @@ fn svg(tables: &[Table], lat: &[LatRow], memcpy: Option<f64>) -> String {
 // ---------------------------------------------------------------------------------------------
 
 fn main() {
-    // Keep freed memory in the process: no munmap of large blocks, no heap trimming. On this VM
-    // memory given back to the system slows both vCPUs down for seconds afterwards (it looks
-    // like the host reclaiming the pages), and the rings every run allocates and frees (1 MiB
-    // each, for every implementation) would trigger that in the middle of the measurements.
-    #[cfg(target_env = "gnu")]
-    // SAFETY: mallopt only changes glibc's allocation policy; called before any other thread.
-    unsafe {
-        libc::mallopt(libc::M_MMAP_THRESHOLD, 1 << 30);
-        libc::mallopt(libc::M_TRIM_THRESHOLD, i32::MAX);
-    }
+    common::keep_freed_memory();
     let opts = Opts::parse();
     opts.base.set(health_baseline());
     let base0 = opts.base.get();

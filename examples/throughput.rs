@@ -123,17 +123,7 @@ const PINGPONG_BUDGET: Duration = Duration::from_millis(300);
 const DISTURBED: f64 = 0.3;
 
 fn parse_size(s: &str) -> u64 {
-    let s = s.trim();
-    let (num, mult) = match s.chars().last().map(|c| c.to_ascii_uppercase()) {
-        Some('K') => (&s[..s.len() - 1], 1u64 << 10),
-        Some('M') => (&s[..s.len() - 1], 1 << 20),
-        Some('G') => (&s[..s.len() - 1], 1 << 30),
-        _ => (s, 1),
-    };
-    let v: f64 = num
-        .parse()
-        .unwrap_or_else(|_| usage(&format!("bad size {s:?}")));
-    (v * mult as f64) as u64
+    common::parse_size(s).unwrap_or_else(|| usage(&format!("bad size {s:?}")))
 }
 
 fn usage(err: &str) -> ! {
@@ -916,14 +906,7 @@ fn single(o: &Opts, peer: &str) {
 }
 
 fn main() {
-    // Keep freed memory in the process, as bench_report does: on a VM, pages handed back to
-    // the host slow both vCPUs down for a while, and every run frees its ring.
-    #[cfg(target_env = "gnu")]
-    // SAFETY: mallopt only changes glibc's allocation policy; called before any other thread.
-    unsafe {
-        libc::mallopt(libc::M_MMAP_THRESHOLD, 1 << 30);
-        libc::mallopt(libc::M_TRIM_THRESHOLD, i32::MAX);
-    }
+    common::keep_freed_memory();
     let o = Opts::parse();
     match o.peer.clone() {
         None => compare(&o),

@@ -905,6 +905,33 @@ pub fn criterion_config() -> criterion::Criterion {
 // The machine, and how busy other processes kept it (the throughput demo, bench_report and
 // benches/baseline)
 
+/// Keeps freed memory in the process (no `munmap` of large blocks, no heap trimming), for the
+/// measuring programs: on the shared VM, memory given back to the system slows both vCPUs down
+/// for seconds afterwards (it looks like the host reclaiming the pages), and the rings every run
+/// allocates and frees would trigger that in the middle of the measurements. Call it first.
+pub fn keep_freed_memory() {
+    #[cfg(target_env = "gnu")]
+    // SAFETY: mallopt takes plain integers and only changes glibc's allocation policy.
+    unsafe {
+        libc::mallopt(libc::M_MMAP_THRESHOLD, 1 << 30);
+        libc::mallopt(libc::M_TRIM_THRESHOLD, i32::MAX);
+    }
+}
+
+/// A size as the measuring programs take it: "64", "1K", "16KiB", "1M", "4G", "1.5M" (powers of
+/// 1024); `None` if it is not one.
+pub fn parse_size(s: &str) -> Option<u64> {
+    let t = s.trim().trim_end_matches("iB").trim_end_matches('B').trim();
+    let (num, mult) = match t.chars().last().map(|c| c.to_ascii_uppercase()) {
+        Some('K') => (&t[..t.len() - 1], 1u64 << 10),
+        Some('M') => (&t[..t.len() - 1], 1 << 20),
+        Some('G') => (&t[..t.len() - 1], 1 << 30),
+        _ => (t, 1),
+    };
+    let v: f64 = num.trim().parse().ok()?;
+    (v >= 0.0).then_some((v * mult as f64) as u64)
+}
+
 /// The CPU model from /proc/cpuinfo ("unknown" elsewhere).
 pub fn cpu_model() -> String {
     std::fs::read_to_string("/proc/cpuinfo")

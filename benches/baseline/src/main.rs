@@ -480,17 +480,7 @@ const USAGE: &str = "usage: bash benches/baseline/run.sh <old-commit> [--quick] 
 
 /// "64", "1K", "16KiB", "1M" -> bytes.
 fn parse_bytes(s: &str) -> usize {
-    let s = s.trim();
-    let t = s.trim_end_matches("iB").trim_end_matches('B').trim();
-    let (num, mul) = match t.chars().last() {
-        Some('K' | 'k') => (&t[..t.len() - 1], 1 << 10),
-        Some('M' | 'm') => (&t[..t.len() - 1], 1 << 20),
-        _ => (t, 1),
-    };
-    num.trim()
-        .parse::<usize>()
-        .unwrap_or_else(|_| panic!("not a size: {s:?} (64, 1K, 16K, 1M)"))
-        * mul
+    common::parse_size(s).unwrap_or_else(|| panic!("not a size: {s:?} (64, 1K, 16K, 1M)")) as usize
 }
 
 impl Opts {
@@ -994,14 +984,7 @@ fn loadavg() -> String {
 }
 
 fn main() {
-    // As bench_report: keep freed memory in the process (no munmap of large blocks, no heap
-    // trimming); on the shared VM memory given back to the system slows both vCPUs down.
-    #[cfg(target_env = "gnu")]
-    // SAFETY: mallopt only changes glibc's allocation policy; called before any other thread.
-    unsafe {
-        libc::mallopt(libc::M_MMAP_THRESHOLD, 1 << 30);
-        libc::mallopt(libc::M_TRIM_THRESHOLD, i32::MAX);
-    }
+    common::keep_freed_memory();
     let args: Vec<String> = std::env::args().skip(1).collect();
     if args.first().map(String::as_str) == Some(CHILD) {
         child_main(&args[1..]);
