@@ -317,6 +317,10 @@ struct Model {
     has_chunk: bool,
     fill: u64,
     released: u64,
+    /// Where the data of chunk `released` ends, as the reader last looked (at a read, or when
+    /// it gave chunks back), `None` if it was open then: `advance_to` gives chunks back only
+    /// when the consumed position reaches it.
+    known_end: Option<u64>,
     r_completed: bool,
     r_failed: bool,
     read_canceled: bool,
@@ -359,6 +363,7 @@ impl Model {
             has_chunk: false,
             fill: 0,
             released: 0,
+            known_end: None,
             r_completed: false,
             r_failed: false,
             read_canceled: false,
@@ -647,8 +652,28 @@ impl Model {
         matches!(self.chunks.get(last), Some(&(start, Some(len))) if self.head >= start + len)
     }
 
-    /// Gives back chunks whose bytes are all consumed and that are sealed.
+    /// The reader looks at the length of the chunk holding `head`.
+    fn look_at_chunk(&mut self) {
+        self.known_end = match self.chunks.get(self.released as usize) {
+            Some(&(start, Some(len))) => Some(start + len),
+            _ => None,
+        };
+    }
+
+    /// Before parking: gives back chunks whose bytes are all consumed and that are sealed,
+    /// looking afresh at the current chunk if anything of it is consumed.
     fn release_consumed(&mut self) -> bool {
+        match self.chunks.get(self.released as usize) {
+            Some(&(start, _)) if self.head > start => {}
+            _ => return false,
+        }
+        self.look_at_chunk();
+        matches!(self.known_end, Some(end) if self.head >= end) && self.give_back()
+    }
+
+    /// Gives back chunks whose bytes are all consumed and that are sealed, then looks at the
+    /// chunk it stopped at.
+    fn give_back(&mut self) -> bool {
         let before = self.released;
         while let Some(&(start, len)) = self.chunks.get(self.released as usize) {
             match len {
@@ -656,6 +681,7 @@ impl Model {
                 _ => break,
             }
         }
+        self.look_at_chunk();
         self.released != before
     }
 
@@ -784,8 +810,10 @@ fn check_read(
             if res.is_canceled() != canceled || res.is_completed() != completed {
                 return mismatch(&res);
             }
-            // A read gives no chunk back (advance_to and parking do).
+            // A read gives no chunk back (advance_to and parking do); it looks at the length
+            // of the chunk holding `head`.
             m.seen_tail = m.tail;
+            m.look_at_chunk();
             let buf = res.buffer();
             check_buffer(what, m, &buf, pick)?;
             positions.record(&buf, m.gen);
@@ -1368,7 +1396,10 @@ impl Harness {
                 m.buffered.drain(..(c - m.head) as usize);
                 m.head = c;
                 m.examined = e;
-                m.release_consumed();
+                // Chunks go back when `head` reaches the end the reader knows.
+                if matches!(m.known_end, Some(end) if c >= end) {
+                    m.give_back();
+                }
                 if head_moved || e < old_examined {
                     m.stalled = false;
                 }

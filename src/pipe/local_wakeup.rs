@@ -9,8 +9,8 @@
 
 use super::options::{PipeOptions, SpinWait, WakeFences};
 use super::wait::{seen_here, thread_tag, Spinner};
-use crate::protocol::{Side, SideWords, Wakeup};
-use crate::sync::fences::{asymmetric_available, fence_heavy, fence_light};
+use crate::protocol::{FencePolicy, Side, SideWords, Wakeup};
+use crate::sync::fences::{asymmetric_available, AsymmetricFence};
 use crate::sync::waker_slot::WakerSlot;
 use crate::sync::Ordering;
 use core::task::Context;
@@ -27,8 +27,8 @@ pub(crate) struct LocalWakeup {
     reader: CachePadded<WakerSlot>,
     writer: CachePadded<WakerSlot>,
     spin: SpinWait,
-    /// Asymmetric fences (W1): decided at creation, never changed, so both halves agree.
-    asym: bool,
+    /// The asymmetric halves of W1.
+    fence: AsymmetricFence,
 }
 
 /// What a side needs for its spin: the policy, and whether the other side was last seen on
@@ -45,7 +45,7 @@ impl LocalWakeup {
             reader: CachePadded::new(WakerSlot::new()),
             writer: CachePadded::new(WakerSlot::new()),
             spin: options.spin,
-            asym: asymmetric_fences(options),
+            fence: AsymmetricFence::new(),
         }
     }
 
@@ -71,13 +71,12 @@ impl Wakeup for LocalWakeup {
     type SpinPlan = SpinPlan;
 
     #[inline]
-    fn fence_light(&self) {
-        fence_light(self.asym);
+    fn fence_light(&self, parker: Side) {
+        self.fence.light(parker as usize);
     }
 
-    #[inline]
-    fn fence_heavy(&self) {
-        fence_heavy(self.asym);
+    fn fence_heavy(&self, parker: Side) {
+        self.fence.heavy(parker as usize);
     }
 
     #[inline]
@@ -116,19 +115,15 @@ impl Wakeup for LocalWakeup {
         drop(self.reader.take());
         drop(self.writer.take());
     }
-
-    fn asymmetric(&self) -> bool {
-        self.asym
-    }
 }
 
-/// Whether a pipe built with `options` uses asymmetric fences (see [`WakeFences`]): what it
-/// asks for, where `membarrier(2)` is available.
-fn asymmetric_fences(options: &PipeOptions) -> bool {
-    let want = match options.fences {
-        WakeFences::Symmetric => false,
-        WakeFences::Asymmetric => true,
-        WakeFences::Auto => matches!(options.spin, SpinWait::Fixed(n) if n > 0),
-    };
-    want && asymmetric_available()
+/// The fence modes a pipe built with `options` may use (see [`WakeFences`]): what it asks
+/// for, where `membarrier(2)` is available; symmetric only where it is not.
+pub(crate) fn fence_policy(options: &PipeOptions) -> FencePolicy {
+    match options.fences {
+        _ if !asymmetric_available() => FencePolicy::Symmetric,
+        WakeFences::Auto => FencePolicy::Adaptive,
+        WakeFences::Symmetric => FencePolicy::Symmetric,
+        WakeFences::Asymmetric => FencePolicy::Asymmetric,
+    }
 }

@@ -45,6 +45,7 @@ pub fn pipe(options: PipeOptions) -> (PipeWriter, PipeReader) {
         capacity: options.capacity as u64,
         pause: options.pause as u64,
         resume: options.resume as u64,
+        fences: local_wakeup::fence_policy(&options),
     };
     let wakeup = LocalWakeup::new(&options);
     let storage = PooledChunks::new(options.slots, options.pool);

@@ -58,7 +58,7 @@ pub struct PipeOptions {
 /// * [`Never`](SpinWait::Never): park at once.
 /// * [`Fixed(n)`](SpinWait::Fixed): re-check `n` times (one `spin_loop` hint each, about 25 ns
 ///   on the machine the benchmarks ran on) on every wait. For a latency-sensitive user who gives
-///   each side a core. Makes [`WakeFences::Auto`] asymmetric.
+///   each side a core.
 /// * [`Adaptive`](SpinWait::Adaptive) (the default, up to 20 µs): spin for at most `max` while
 ///   spinning pays off. Each side remembers how its last spins went: a spin that ends with the
 ///   data (or room) resets it; each spin in a row that ends in a park doubles the number of
@@ -101,28 +101,36 @@ impl Default for SpinWait {
 /// A side that parks sets a "waiting" flag and re-checks the other side's cursor; the other
 /// side stores its cursor and then looks at the flag. Without a full barrier between the store
 /// and the look on one side *and* the other, both could miss each other (store buffering) and
-/// the parked side would sleep with data or room available. The barrier is the cost:
+/// the parked side would sleep with data or room available. The barrier is the cost, and there
+/// are two ways to pay it:
 ///
-/// * [`Symmetric`](WakeFences::Symmetric): a `fence(SeqCst)` on both sides. Every `commit`
-///   and every `advance_to` pays one fence instruction (about 20 cycles, plus the store-buffer
-///   drain, on x86); parking is cheap.
-/// * [`Asymmetric`](WakeFences::Asymmetric) (Linux): publishing pays only a compiler fence,
-///   and each park pays `membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED)`: a system call that, when
-///   the other side is running, interrupts its CPU (a few µs in a VM). Best when parks are rare:
-///   spinning readers and writers (`try_*` loops), [`spin_before_park`](PipeOptionsBuilder::spin_before_park),
-///   large rings. Falls back to `Symmetric` where `membarrier` is not available (other systems,
-///   old kernels, seccomp filters, loom, Miri); [`PipeWriter::asymmetric_fences`](crate::PipeWriter::asymmetric_fences)
-///   tells which one a pipe got.
-/// * [`Auto`](WakeFences::Auto) (the default): `Asymmetric` when the pipe spins a fixed
-///   number of times before it parks ([`SpinWait::Fixed`], `spin_before_park > 0`), `Symmetric`
-///   otherwise (adaptive spinning stops when parks are frequent, and then they must be cheap).
+/// * symmetric: a `fence(SeqCst)` on both sides. Every `commit` and every `advance_to` pays
+///   one fence instruction (about 20 cycles, plus the store-buffer drain, on x86); parking is
+///   cheap.
+/// * asymmetric (Linux): publishing pays only a compiler fence, and each park pays
+///   `membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED)`: a system call that, when the other side is
+///   running, interrupts its CPU (a few µs in a VM).
 ///
-/// The choice is made when the pipe is created and never changes, so both halves always agree.
-/// Correctness does not depend on it; only where the cost falls does.
+/// The choices:
+///
+/// * [`Auto`](WakeFences::Auto) (the default): both, switching as the pipe is used. The pipe
+///   starts asymmetric; a side that parks switches it to symmetric (that park pays the
+///   `membarrier`); after about a thousand publishes in a row that find nobody parked, it
+///   switches back. Busy-polling sides (`try_*` loops, spinning waits that never park) thus
+///   publish without a fence, and sides that park often park cheaply; a pipe that alternates
+///   pays at most about one `membarrier` worth of fences per switch. The switch is part of the
+///   protocol and model-checked with it (`loom-tests/`).
+/// * [`Symmetric`](WakeFences::Symmetric): always symmetric.
+/// * [`Asymmetric`](WakeFences::Asymmetric): always asymmetric.
+///
+/// Where `membarrier` is not available (other systems, old kernels, seccomp filters) every
+/// pipe is symmetric; [`PipeWriter::asymmetric_fences`](crate::PipeWriter::asymmetric_fences)
+/// tells whether a pipe may use asymmetric fences. Under loom and Miri the asymmetric halves
+/// are emulated by what `membarrier` guarantees. Correctness does not depend on the choice;
+/// only where the cost falls does.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum WakeFences {
-    /// Asymmetric if the pipe spins a fixed number of times before parking, else symmetric
-    /// (see the type's docs).
+    /// Asymmetric while the sides do not park, symmetric while they do (see the type's docs).
     #[default]
     Auto,
     /// A full fence on both sides: cheap parks, one fence per publish.

@@ -7,7 +7,7 @@ use super::sequence::{Position, Sequence};
 use super::wait::block_on;
 use super::{LocalRing, LocalWakeup, PooledChunks};
 use crate::error::{completion_error, AdvanceError, CompletionError, ReadError};
-use crate::protocol::{Consumer, Need, Side, Snap, Wakeup};
+use crate::protocol::{Consumer, FencePolicy, Need, Side, Snap};
 use crate::sync::Arc;
 use core::fmt;
 use core::task::{Context, Poll};
@@ -110,9 +110,9 @@ impl PipeReader {
         PipeCanceller::new(self.c.ring().clone())
     }
 
-    /// Whether this pipe uses asymmetric fences; see [`WakeFences`](crate::WakeFences).
+    /// Whether this pipe may use asymmetric fences; see [`WakeFences`](crate::WakeFences).
     pub fn asymmetric_fences(&self) -> bool {
-        self.c.ring().wakeup().asymmetric()
+        self.c.ring().fence_policy() != FencePolicy::Symmetric
     }
 
     /// Bytes consumed since creation (or the last reset).
@@ -123,11 +123,19 @@ impl PipeReader {
     /// Turns a snapshot into a result borrowing `self`.
     #[inline]
     pub(crate) fn result(&mut self, snap: Snap) -> ReadResult<'_> {
-        let (head, seq, chunk_start) = self.c.take(&snap);
-        // SAFETY: `head .. tail` is committed (P1) and unconsumed; slot `seq` holds `head`; the
-        // result borrows `self` mutably, so the reader cannot advance meanwhile.
-        let buffer =
-            unsafe { Sequence::new(self.c.ring(), head, snap.tail, seq, chunk_start, self.tag) };
+        let (head, seq, chunk_start, chunk_end) = self.c.take(&snap);
+        // SAFETY: `head .. tail` is committed (P1) and unconsumed; slot `seq` holds `head`, its
+        // data spans `chunk_start .. chunk_end` (`take`); the result borrows `self` mutably,
+        // so the reader cannot advance meanwhile.
+        let buffer = unsafe {
+            Sequence::new(
+                self.c.ring(),
+                head..snap.tail,
+                seq,
+                chunk_start..chunk_end,
+                self.tag,
+            )
+        };
         ReadResult {
             buffer,
             canceled: snap.canceled,
@@ -243,12 +251,13 @@ impl PipeReader {
         consumed: Position,
         examined: Position,
     ) -> Result<(), AdvanceError> {
-        if self.c.is_completed() {
-            return Err(AdvanceError::ReaderCompleted);
+        let (c, e) = (consumed.pos, examined.pos);
+        let ours = (consumed.tag == self.tag) & (examined.tag == self.tag);
+        if ours && self.c.can_advance(c, e) {
+            self.c.advance_to(c, e);
+            return Ok(());
         }
-        let c = self.check_position(consumed)?;
-        let e = self.check_position(examined)?;
-        self.c.advance_to(c, e)
+        Err(self.advance_error(consumed, examined))
     }
 
     /// `advance_to(consumed, consumed)`.
@@ -260,13 +269,24 @@ impl PipeReader {
         self.advance_to(consumed, consumed)
     }
 
-    /// A position of this pipe's current generation, within what may be advanced to.
-    #[inline]
-    fn check_position(&self, p: Position) -> Result<u64, AdvanceError> {
-        if p.tag != self.tag {
-            return Err(AdvanceError::ForeignPosition);
+    /// Why `advance_to(consumed, examined)` was refused: the reader's completion first, then
+    /// each position in turn (its pipe generation, then its range), then their order.
+    #[cold]
+    fn advance_error(&self, consumed: Position, examined: Position) -> AdvanceError {
+        if self.c.is_completed() {
+            return AdvanceError::ReaderCompleted;
         }
-        self.c.check_position(p.pos)
+        for p in [consumed, examined] {
+            if p.tag != self.tag {
+                return AdvanceError::ForeignPosition;
+            }
+            if let Some(e) = self.c.advance_error(p.pos, p.pos) {
+                return e;
+            }
+        }
+        self.c
+            .advance_error(consumed.pos, examined.pos)
+            .expect("ringpipe: advance_to refused a pair it allows")
     }
 
     /// Completes the reader: the writer's flushes report `is_completed`, its writes are

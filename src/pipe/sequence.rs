@@ -3,7 +3,7 @@
 
 use super::LocalRing;
 use core::fmt;
-use core::ops::{Bound, RangeBounds};
+use core::ops::{Bound, Range, RangeBounds};
 
 /// A position in a pipe's byte stream, handed out by a [`Sequence`] and taken back by
 /// [`PipeReader::advance_to`](crate::PipeReader::advance_to).
@@ -30,11 +30,14 @@ impl fmt::Debug for Position {
     }
 }
 
-/// Where a chunk walk stands: chunk `seq` holds data from position `start`.
+/// Where a chunk walk stands: chunk `seq` holds data from position `start` to `end`
+/// (`u64::MAX` while the writer was filling it when we looked: then it holds every byte of the
+/// sequence from `start` on).
 #[derive(Clone, Copy)]
 struct Cursor {
     seq: u64,
     start: u64,
+    end: u64,
 }
 
 /// All flushed, unconsumed bytes a read returned (or a slice of them), possibly spread over
@@ -73,39 +76,46 @@ impl fmt::Debug for Sequence<'_> {
 
 impl<'a> Sequence<'a> {
     /// # Safety
-    /// Bytes `start .. end` must be committed and unconsumed, chunk `seq` must hold position
-    /// `start` (its data begins at `chunk_start`), and the caller must keep the reader from
+    /// Bytes `data` must be committed and unconsumed, chunk `seq` must hold position
+    /// `data.start` with its data spanning `chunk` (`chunk.end == u64::MAX`: still open when
+    /// its length was loaded, after the tail), and the caller must keep the reader from
     /// advancing for `'a`.
     #[inline]
     pub(crate) unsafe fn new(
         ring: &'a LocalRing,
-        start: u64,
-        end: u64,
+        data: Range<u64>,
         seq: u64,
-        chunk_start: u64,
+        chunk: Range<u64>,
         tag: u64,
     ) -> Self {
         let mut s = Sequence {
             ring,
-            start,
-            end,
+            start: data.start,
+            end: data.end,
             cur: Cursor {
                 seq,
-                start: chunk_start,
+                start: chunk.start,
+                end: chunk.end,
             },
             tag,
         };
-        s.cur = s.seek(start);
+        s.cur = s.seek(data.start);
         s
     }
 
-    /// The end of the chunk's data, or `u64::MAX` while the writer still fills it.
+    /// The cursor of the chunk after `c`, whose data starts where `c`'s ends (`c` is sealed).
     #[inline]
-    fn chunk_end(&self, c: Cursor) -> u64 {
-        // P2: a sealed length is final.
-        match self.ring.sealed_len(c.seq) {
-            Some(len) => c.start + len as u64,
+    fn next_chunk(&self, c: Cursor) -> Cursor {
+        let seq = c.seq + 1;
+        // P2: a sealed length is final; `u64::MAX` while the writer still fills it.
+        let end = match self.ring.sealed_len(seq) {
+            Some(len) => c.end + len as u64,
             None => u64::MAX,
+        };
+        Cursor {
+            seq,
+            start: c.end,
+            end,
         }
     }
 
@@ -114,18 +124,11 @@ impl<'a> Sequence<'a> {
     #[inline]
     fn seek(&self, pos: u64) -> Cursor {
         let mut c = self.cur;
-        loop {
-            let ce = self.chunk_end(c);
-            // Move on only if the next chunk holds data of this sequence (so it was opened).
-            if ce <= pos && ce < self.end {
-                c = Cursor {
-                    seq: c.seq + 1,
-                    start: ce,
-                };
-            } else {
-                return c;
-            }
+        // Move on only if the next chunk holds data of this sequence (so it was opened).
+        while c.end <= pos && c.end < self.end {
+            c = self.next_chunk(c);
         }
+        c
     }
 
     /// Number of bytes.
@@ -327,8 +330,7 @@ impl<'a> Iterator for Chunks<'a> {
         let s = &mut self.seq;
         while s.start < s.end {
             let c = s.cur;
-            let ce = s.chunk_end(c);
-            let hi = ce.min(s.end);
+            let hi = c.end.min(s.end);
             if hi > s.start {
                 let off = (s.start - c.start) as usize;
                 let len = (hi - s.start) as usize;
@@ -340,19 +342,13 @@ impl<'a> Iterator for Chunks<'a> {
                     core::slice::from_raw_parts(s.ring.slot_base(c.seq).add(off), len)
                 };
                 s.start = hi;
-                if hi == ce && hi < s.end {
-                    s.cur = Cursor {
-                        seq: c.seq + 1,
-                        start: ce,
-                    };
+                if hi == c.end && hi < s.end {
+                    s.cur = s.next_chunk(c);
                 }
                 return Some(bytes);
             }
             // `start` sits at the end of a sealed chunk: the data goes on in the next one.
-            s.cur = Cursor {
-                seq: c.seq + 1,
-                start: ce,
-            };
+            s.cur = s.next_chunk(c);
         }
         None
     }

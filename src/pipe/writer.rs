@@ -6,7 +6,7 @@ use super::future::{FlushFuture, GetMemoryFuture, ReaderCompletionFuture, WriteA
 use super::wait::block_on;
 use super::{LocalRing, LocalWakeup, PooledChunks};
 use crate::error::{completion_error, CompletionError, WriteError};
-use crate::protocol::{FlushResult, GrantFail, Producer, Side, Wakeup};
+use crate::protocol::{FencePolicy, FlushResult, GrantFail, Producer, Side};
 use crate::sync::Arc;
 use core::fmt;
 use core::task::{Context, Poll};
@@ -93,10 +93,11 @@ impl PipeWriter {
         PipeCanceller::new(self.p.ring().clone())
     }
 
-    /// Whether this pipe uses asymmetric fences (no fence instruction when publishing, a
-    /// `membarrier` system call when parking); see [`WakeFences`](crate::WakeFences).
+    /// Whether this pipe may use asymmetric fences (no fence instruction when publishing, a
+    /// `membarrier` system call when parking): always, or while its sides do not park
+    /// ([`WakeFences::Auto`](crate::WakeFences::Auto)); see [`WakeFences`](crate::WakeFences).
     pub fn asymmetric_fences(&self) -> bool {
-        self.p.ring().wakeup().asymmetric()
+        self.p.ring().fence_policy() != FencePolicy::Symmetric
     }
 
     /// Whether the writer is paused by backpressure (as of its last commit or flush).

@@ -2,8 +2,8 @@
 //! the reader's side of the stall and deadlock verdicts.
 
 use super::{
-    Ring, Side, Storage, Wakeup, EXAMINED_BACK, READER_WAITING, READ_CANCELED, STALLED,
-    WRITER_COMPLETED, WRITER_FAILED, WRITER_WAITING, WRITER_WAITING_SPACE,
+    Ring, Side, Storage, Wakeup, EXAMINED_BACK, QUIET_PUBLISHES, READER_WAITING, READ_CANCELED,
+    STALLED, SYM_FENCES, WRITER_COMPLETED, WRITER_FAILED, WRITER_WAITING, WRITER_WAITING_SPACE,
 };
 use crate::error::{AdvanceError, CompletionError, ReadError};
 use crate::sync::{Arc, Ordering};
@@ -36,11 +36,21 @@ pub(crate) struct Consumer<S, W: Wakeup> {
     /// The chunk holding `head` (also the number of chunks released), and where its data starts.
     chunk_seq: u64,
     chunk_start: u64,
+    /// Where the data of chunk `chunk_seq` ends, as of the last look at its length (at the
+    /// last read, or when it became the current chunk): `u64::MAX` while it was open. A chunk
+    /// is sealed once, so a known end is exact; an unknown one is looked at again by the next
+    /// read (and before a park). `advance_to` releases chunks only when `head` reaches a known
+    /// end, which keeps the length load off its path; a chunk sealed after the read that
+    /// returned its last bytes is released by the next read's advance (the writer commits
+    /// into the next chunk after sealing, P1/P2), or before the reader parks (R1).
+    chunk_end: u64,
     completed: bool,
     /// Whether this reader set READER_WAITING and has not cleared it.
     waiting: bool,
     /// How this reader's spins before parking went.
     spin: W::SpinState,
+    /// Quiet publishes left before the ring goes back to asymmetric fences ("Fence modes").
+    quiet: u32,
 }
 
 impl<S: Storage, W: Wakeup> Consumer<S, W> {
@@ -52,9 +62,11 @@ impl<S: Storage, W: Wakeup> Consumer<S, W> {
             seen_tail: 0,
             chunk_seq: 0,
             chunk_start: 0,
+            chunk_end: u64::MAX,
             completed: false,
             waiting: false,
             spin: W::SpinState::default(),
+            quiet: QUIET_PUBLISHES,
         }
     }
 
@@ -86,18 +98,31 @@ impl<S: Storage, W: Wakeup> Consumer<S, W> {
     }
 
     /// Takes a read's result: positions up to `snap.tail` may now be advanced to. Returns
-    /// where the data starts: the consumed position, the slot holding it and where that slot's
-    /// data starts.
+    /// where the data starts: the consumed position, the slot holding it, where that slot's
+    /// data starts and where it ends (`u64::MAX` while the writer fills it).
     ///
-    /// No slot is released here: `advance_to` does it, and so does a read before it parks. A
-    /// writer waiting for a slot this read could free is not kept waiting for long: the reader
-    /// advances next (the contract), or reads again and finds nothing new, and then it parks,
-    /// after releasing. (Keeping this off the read path saves a tenth of a 64-byte write+read
-    /// cycle.)
+    /// The end is loaded here, after the read's load of `tail` (P1), so an open chunk holds
+    /// every byte of the result: the writer seals a chunk before it commits a byte past it
+    /// (P2 before P1). No slot is released here: `advance_to` does it, and so does a read
+    /// before it parks. A writer waiting for a slot this read could free is not kept waiting
+    /// for long: the reader advances next (the contract), or reads again and finds nothing
+    /// new, and then it parks, after releasing. (Keeping this off the read path saves a tenth
+    /// of a 64-byte write+read cycle.)
     #[inline]
-    pub(crate) fn take(&mut self, snap: &Snap) -> (u64, u64, u64) {
+    pub(crate) fn take(&mut self, snap: &Snap) -> (u64, u64, u64, u64) {
         self.seen_tail = snap.tail;
-        (self.head, self.chunk_seq, self.chunk_start)
+        self.chunk_end = self.load_chunk_end();
+        (self.head, self.chunk_seq, self.chunk_start, self.chunk_end)
+    }
+
+    /// The end of chunk `chunk_seq`'s data if it is sealed, else `u64::MAX`. Ordering:
+    /// Acquire (in `sealed_len`), P2.
+    #[inline]
+    fn load_chunk_end(&self) -> u64 {
+        match self.ring.sealed_len(self.chunk_seq) {
+            Some(len) => self.chunk_start + len as u64,
+            None => u64::MAX,
+        }
     }
 
     /// The common case of a non-waiting read, inline: the same decision as `decide` when no
@@ -112,7 +137,7 @@ impl<S: Storage, W: Wakeup> Consumer<S, W> {
         // Ordering: as in `poll_read` (state, then tail; Acquire: C1, P1).
         let s = ring.state();
         let t = ring.tail();
-        (s == 0 && t > self.examined).then_some(Snap {
+        (s & !SYM_FENCES == 0 && t > self.examined).then_some(Snap {
             tail: t,
             canceled: false,
             completed: false,
@@ -251,7 +276,7 @@ impl<S: Storage, W: Wakeup> Consumer<S, W> {
             .wait_pos
             .store(self.wait_pos(need), Ordering::Release);
         // W1 (heavy half): our WAITING bit vs the writer's tail store.
-        let old = ring.announce_wait(Side::Reader, cx, READER_WAITING);
+        let old = ring.announce_wait(Side::Reader, cx, READER_WAITING, &mut self.quiet);
         self.waiting = true;
         let s = ring.state();
         let t = ring.tail();
@@ -309,7 +334,7 @@ impl<S: Storage, W: Wakeup> Consumer<S, W> {
     }
 
     /// Gives back chunks whose every byte is consumed (the writer may have sealed them since
-    /// the last advance). Returns whether any went back.
+    /// the last look). Returns whether any went back.
     #[inline]
     fn release_consumed(&mut self) -> bool {
         // The common case, inline: the chunk holding `head` is not finished (nothing consumed
@@ -317,12 +342,12 @@ impl<S: Storage, W: Wakeup> Consumer<S, W> {
         if self.head <= self.chunk_start {
             return false;
         }
-        match self.ring.sealed_len(self.chunk_seq) {
-            Some(len) if self.head >= self.chunk_start + len as u64 => self.release_consumed_slow(),
-            _ => false,
-        }
+        self.chunk_end = self.load_chunk_end();
+        self.head >= self.chunk_end && self.release_consumed_slow()
     }
 
+    /// Gives back every chunk from `chunk_seq` on that is sealed and wholly consumed, and
+    /// loads the end of the chunk it stops at. Returns whether any went back.
     #[inline(never)]
     fn release_consumed_slow(&mut self) -> bool {
         let ring = &*self.ring;
@@ -341,6 +366,7 @@ impl<S: Storage, W: Wakeup> Consumer<S, W> {
             self.chunk_start += len as u64;
             self.chunk_seq += 1;
         }
+        self.chunk_end = self.load_chunk_end();
         if self.chunk_seq != before {
             // Ordering: Release, P3: our accesses to the released slots happen before the
             // writer reuses them.
@@ -353,38 +379,48 @@ impl<S: Storage, W: Wakeup> Consumer<S, W> {
         }
     }
 
-    /// Checks a position the caller wants to advance to: not before the consumed position,
-    /// not past the end of the last read's data.
+    /// Whether `advance_to(c, e)` is allowed: the reader has not completed, and `head <= c
+    /// <= e <= ` the end of the last read's data. One test for the common case; the caller
+    /// asks [`advance_error`](Self::advance_error) which rule a refused pair breaks.
     #[inline]
-    pub(crate) fn check_position(&self, pos: u64) -> Result<u64, AdvanceError> {
-        if pos < self.head {
-            return Err(AdvanceError::AlreadyConsumed {
-                position: pos,
-                consumed: self.head,
-            });
-        }
-        if pos > self.seen_tail {
-            return Err(AdvanceError::BeyondEnd {
-                position: pos,
-                end: self.seen_tail,
-            });
-        }
-        Ok(pos)
+    pub(crate) fn can_advance(&self, c: u64, e: u64) -> bool {
+        !self.completed & (self.head <= c) & (c <= e) & (e <= self.seen_tail)
     }
 
-    /// Advances to `c` (consumed) and `e` (examined), both checked by
-    /// [`check_position`](Self::check_position) by a reader that has not completed: consumed
-    /// bytes are released (P4, then their slots once wholly consumed), examined ones count for
-    /// backpressure and for what the next read waits for. Wait-free.
-    #[inline]
-    pub(crate) fn advance_to(&mut self, c: u64, e: u64) -> Result<(), AdvanceError> {
-        debug_assert!(!self.completed);
-        if e < c {
-            return Err(AdvanceError::ExaminedBeforeConsumed {
-                consumed: c,
-                examined: e,
-            });
+    /// Why `advance_to(c, e)` is refused, checking in this order: completion, then each
+    /// position (`c` first: not before the consumed position, not past the end of the last
+    /// read's data), then their order. `None` if it is not.
+    #[cold]
+    pub(crate) fn advance_error(&self, c: u64, e: u64) -> Option<AdvanceError> {
+        if self.completed {
+            return Some(AdvanceError::ReaderCompleted);
         }
+        for pos in [c, e] {
+            if pos < self.head {
+                return Some(AdvanceError::AlreadyConsumed {
+                    position: pos,
+                    consumed: self.head,
+                });
+            }
+            if pos > self.seen_tail {
+                return Some(AdvanceError::BeyondEnd {
+                    position: pos,
+                    end: self.seen_tail,
+                });
+            }
+        }
+        (e < c).then_some(AdvanceError::ExaminedBeforeConsumed {
+            consumed: c,
+            examined: e,
+        })
+    }
+
+    /// Advances to `c` (consumed) and `e` (examined), which [`can_advance`](Self::can_advance)
+    /// allowed: consumed bytes are released (P4, then their slots once wholly consumed),
+    /// examined ones count for backpressure and for what the next read waits for. Wait-free.
+    #[inline]
+    pub(crate) fn advance_to(&mut self, c: u64, e: u64) {
+        debug_assert!(self.can_advance(c, e));
         let ring = &*self.ring;
         let head_moved = c != self.head;
         let old_examined = self.examined;
@@ -394,7 +430,8 @@ impl<S: Storage, W: Wakeup> Consumer<S, W> {
             // Ordering: Release, P4: byte room for the writer (stored before `examined`).
             ring.reader.head.store(c, Ordering::Release);
         }
-        let released = self.release_consumed();
+        // Chunks whose known end `head` reached go back (see `chunk_end`).
+        let released = c >= self.chunk_end && self.release_consumed_slow();
         let ring = &*self.ring;
         if e != old_examined {
             // Ordering: Release, P4: backpressure.
@@ -407,7 +444,6 @@ impl<S: Storage, W: Wakeup> Consumer<S, W> {
         if head_moved || released || e != old_examined {
             self.after_progress(head_moved || e < old_examined);
         }
-        Ok(())
     }
 
     /// After publishing progress: clear a stall it resolves, wake a writer it lets through.
@@ -415,9 +451,11 @@ impl<S: Storage, W: Wakeup> Consumer<S, W> {
     fn after_progress(&mut self, unstalls: bool) {
         let ring = &*self.ring;
         // W1 (light half): our head/examined/released stores vs the writer's WAITING bits.
-        ring.wakeup.fence_light();
-        // Ordering: Acquire, pairs with the writer's RMW that set its WAITING bits (needs).
-        let s = ring.state();
+        // Acquire (in `state`), pairs with the writer's RMW that set its WAITING bits (needs).
+        let s = ring.state_after_publish(Side::Reader, &mut self.quiet);
+        if s & (STALLED | WRITER_WAITING) == 0 {
+            return;
+        }
         if s & STALLED != 0 && unstalls {
             ring.clear(STALLED);
         }

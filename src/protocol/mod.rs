@@ -56,15 +56,12 @@
 //! * **P4** reader `head.store(Release)` / `examined.store(Release)` ↔ writer `Acquire` loads:
 //!   byte room and backpressure. `head` is stored before `examined`.
 //! * **W1** (no lost wake-up, store-buffering): a side that parks registers its waker, sets its
-//!   `*_WAITING` bit (RMW), issues the heavy fence and re-checks the other side's cursor; the
-//!   other side stores its cursor, issues the light fence and then loads `state`. The pair
-//!   ([`Wakeup::fence_heavy`] / [`Wakeup::fence_light`]) acts as two `fence(SeqCst)`: at least
-//!   one of the two sees the other's store. In a symmetric pipe both halves are
-//!   `fence(SeqCst)`; in an asymmetric one (see [`WakeFences`](crate::WakeFences)) the light
-//!   half is a compiler fence and the heavy half `membarrier(2)`, so publishing costs no fence
-//!   instruction and parking pays instead. loom models both halves as `fence(SeqCst)`.
+//!   `*_WAITING` bit (RMW), issues the heavy half of a fence and re-checks the other side's
+//!   cursor; the other side stores its cursor, issues the light half and then loads `state`.
+//!   The two halves act as two `fence(SeqCst)`: at least one of the two sides sees the other's
+//!   store. Which halves a side uses is the ring's *fence mode* at that moment (below).
 //! * **R1** (held slots, invariant 6) the writer's seal (`lens` store) is followed by the light
-//!   fence and a load of `state`; the reader's `READER_WAITING` RMW by the heavy fence and a
+//!   half and a load of `state`; the reader's `READER_WAITING` RMW by the heavy half and a
 //!   re-check of the slot lengths: the same store-buffering pair as W1, so either the writer
 //!   sees the parked reader (and wakes it) or the reader sees the seal (and releases).
 //! * **C1** completion: `state.fetch_or(COMPLETED, AcqRel)`; the completing side's stores
@@ -82,6 +79,49 @@
 //!   `need_released` with `Release` after its last commit, and the reader, having loaded them
 //!   with `Acquire`, re-reads `tail` before it calls the situation a deadlock. A `state` bit and
 //!   the value next to it may come from different waits; these pairs make that harmless.
+//!
+//! # Fence modes
+//!
+//! W1 costs a full barrier on one side or the other. The ring is in one of two modes, the bit
+//! `SYM_FENCES` of `state`:
+//!
+//! * **asymmetric** (bit clear): a publisher's light half is a compiler fence
+//!   ([`Wakeup::fence_light`], no instruction) and a parker's heavy half is
+//!   [`Wakeup::fence_heavy`] (`membarrier(2)`: a system call, and an interrupt of the other
+//!   side's CPU if it is running). Publishing is as cheap as it gets; parking is dear.
+//! * **symmetric** (bit set): both halves are `fence(SeqCst)`. Publishing pays a fence
+//!   instruction; parking is cheap.
+//!
+//! A ring's [`FencePolicy`] says which modes it may be in. An `Adaptive` ring starts
+//! asymmetric; a side that parks sets the bit in the same RMW that sets its `*_WAITING` bit
+//! (so a ring whose sides park goes symmetric), and a publisher that has fenced
+//! `QUIET_PUBLISHES` times in a row without seeing the other side wait or waiting itself
+//! clears it (so a ring whose sides stop parking goes back). Like the ski-rental rule, this
+//! spends at most about one `membarrier` worth of fences before it switches back, and pays at
+//! most one `membarrier` per switch.
+//!
+//! Why the switches lose no wake-up. A publisher stores its cursor, issues the light half,
+//! loads `state` and, if the bit is set there, issues `fence(SeqCst)` and loads `state` again
+//! (it decides on that second value). A parker decides which heavy half to issue on the value
+//! its own `*_WAITING` RMW read (`old`), never on an earlier load:
+//!
+//! 1. `old` is asymmetric: the parker issues the heavy half, which pairs with the light half
+//!    every publisher issued, whatever mode it went on to see.
+//! 2. `old` is symmetric and the publisher's load saw the bit: both issued `fence(SeqCst)`.
+//! 3. `old` is symmetric and the publisher's load did not see the bit: its value precedes the
+//!    parker's RMW in the modification order of `state` (it lacks the parker's `*_WAITING`
+//!    bit too, or the publisher would wake it), so a switch to symmetric lies between them: an
+//!    RMW that set the bit, by a side that parked. If that side is the parker, it issued the
+//!    heavy half after that RMW (its `old` there was asymmetric) and before this wait, in
+//!    program order, so case 1 covers this publish. If it is the publisher, its load precedes
+//!    its own switch in program order, hence so does its cursor store, and the parker's RMW
+//!    (`AcqRel`, reading from the switch's release sequence) then sees that store.
+//!
+//! Clearing the bit is an RMW too, so a publisher that sees the bit clear reads a value that
+//! comes after the clear, and any parker whose RMW came before the clear (and saw the bit set)
+//! has its `*_WAITING` bit in that value. loom checks the switches with
+//! `QUIET_PUBLISHES = 2` and the asymmetric halves emulated by what `membarrier` guarantees
+//! (`sync::fences`).
 
 mod consumer;
 mod producer;
@@ -95,7 +135,7 @@ pub(crate) use storage::Storage;
 pub(crate) use wakeup::{Side, Wakeup};
 
 use crate::error::CompletionError;
-use crate::sync::{AtomicU32, AtomicU64, AtomicUsize, Ordering, UnsafeCell};
+use crate::sync::{fence, AtomicU32, AtomicU64, AtomicUsize, Ordering, UnsafeCell};
 use core::task::{Context, Poll};
 use crossbeam_utils::CachePadded;
 
@@ -123,6 +163,24 @@ const STALLED: u32 = 1 << 9;
 /// The reader moved `examined` back (un-examined); the writer's cached copy may be too high.
 /// Set by the reader after storing `examined`, cleared by the writer when it reloads.
 const EXAMINED_BACK: u32 = 1 << 10;
+/// The ring is in symmetric fence mode (see "Fence modes").
+const SYM_FENCES: u32 = 1 << 11;
+
+/// How many publishes in a row with a full fence and no waiting side switch an `Adaptive`
+/// ring back to asymmetric fences: about the cost of one `membarrier` (6–12 µs when the other
+/// side runs) in fences (10–20 ns each). Small under loom, so that the models switch back.
+const QUIET_PUBLISHES: u32 = if cfg!(loom) { 2 } else { 1024 };
+
+/// Which fence modes a ring may be in (see "Fence modes"); decided when it is created.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum FencePolicy {
+    /// Asymmetric while the sides do not park, symmetric while they do.
+    Adaptive,
+    /// Always symmetric: a fence on every publish.
+    Symmetric,
+    /// Always asymmetric: a `membarrier` on every park.
+    Asymmetric,
+}
 
 /// What the reader publishes, on its own cache line.
 struct ReaderSide {
@@ -178,6 +236,8 @@ pub(crate) struct RingParams {
     pub(crate) pause: u64,
     /// Resume threshold.
     pub(crate) resume: u64,
+    /// The fence modes the ring may use.
+    pub(crate) fences: FencePolicy,
 }
 
 /// The state the two halves share: cursors, state bits, slot lengths, completion errors, and
@@ -193,6 +253,7 @@ pub(crate) struct Ring<S, W> {
     chunk_size: usize,
     pause: u64,
     resume: u64,
+    fences: FencePolicy,
     /// Set by the writer before it completes with an error; read after `WRITER_FAILED` is seen.
     writer_error: UnsafeCell<Option<CompletionError>>,
     /// Set by the reader before it completes with an error; read after `READER_FAILED` is seen.
@@ -231,13 +292,14 @@ impl<S: Storage, W: Wakeup> Ring<S, W> {
                 stall_tail: AtomicU64::new(0),
                 wake_word: AtomicUsize::new(0),
             }),
-            state: CachePadded::new(AtomicU32::new(0)),
+            state: CachePadded::new(AtomicU32::new(initial_state(params.fences))),
             lens: (0..params.slots).map(|_| AtomicUsize::new(OPEN)).collect(),
             mask: (params.slots - 1) as u64,
             capacity: params.capacity,
             chunk_size: storage.chunk_size(),
             pause: params.pause,
             resume: params.resume,
+            fences: params.fences,
             writer_error: UnsafeCell::new(None),
             reader_error: UnsafeCell::new(None),
             opened: UnsafeCell::new(0),
@@ -275,10 +337,9 @@ impl<S: Storage, W: Wakeup> Ring<S, W> {
             .min(self.capacity.min(usize::MAX as u64) as usize)
     }
 
-    /// How the sides park and wake each other.
-    #[inline]
-    pub(crate) fn wakeup(&self) -> &W {
-        &self.wakeup
+    /// The fence modes the ring may use.
+    pub(crate) fn fence_policy(&self) -> FencePolicy {
+        self.fences
     }
 
     /// Whether `side` has completed (a snapshot: once `true` it stays so until a reset).
@@ -404,15 +465,65 @@ impl<S: Storage, W: Wakeup> Ring<S, W> {
     }
 
     /// Announces that `side` waits (W1, heavy half): registers with the wake-up, sets `bits`
-    /// in `state` (RMW), then the heavy fence. Returns `state` before the RMW. The caller
-    /// re-checks what it waits for afterwards.
-    fn announce_wait(&self, side: Side, cx: &mut Context<'_>, bits: u32) -> u32 {
+    /// in `state` (RMW; on an adaptive ring, the symmetric mode bit with them), then the heavy
+    /// half of the mode the RMW found (see "Fence modes", cases 1–3). Returns `state` before
+    /// the RMW. The caller re-checks what it waits for afterwards, and restarts its count of
+    /// quiet publishes (`quiet`).
+    fn announce_wait(&self, side: Side, cx: &mut Context<'_>, bits: u32, quiet: &mut u32) -> u32 {
         self.wakeup.register(side, self.words(side), cx);
+        let set = if self.fences == FencePolicy::Adaptive {
+            bits | SYM_FENCES
+        } else {
+            bits
+        };
         // Ordering: AcqRel; Release publishes what the caller stored before (wait position or
-        // needs, D1), Acquire sees the other side's RMWs.
-        let old = self.state.fetch_or(bits, Ordering::AcqRel);
-        self.wakeup.fence_heavy();
+        // needs, D1), Acquire sees the other side's RMWs (and, for case 3 of "Fence modes",
+        // the cursor stores before a switch to symmetric).
+        let old = self.state.fetch_or(set, Ordering::AcqRel);
+        if old & SYM_FENCES != 0 {
+            // Ordering: SeqCst, the parker's half of the symmetric pair.
+            fence(Ordering::SeqCst);
+        } else {
+            self.wakeup.fence_heavy(side);
+        }
+        *quiet = QUIET_PUBLISHES;
         old
+    }
+
+    /// W1 and R1, publisher's half, right after `side` stored a cursor (or sealed a slot) that
+    /// the other side may be parked on: the fence half of the ring's mode, then `state`
+    /// (Acquire, pairs with the parker's RMW) for the caller to decide on. `quiet` is the
+    /// caller's count of quiet publishes.
+    #[inline]
+    fn state_after_publish(&self, side: Side, quiet: &mut u32) -> u32 {
+        self.wakeup.fence_light(side.other());
+        let s = self.state();
+        if s & SYM_FENCES == 0 {
+            return s;
+        }
+        self.state_after_full_fence(side, quiet)
+    }
+
+    /// The symmetric mode of [`state_after_publish`](Self::state_after_publish): a full fence
+    /// and `state` again; on an adaptive ring, counts the publishes in a row that find the
+    /// other side not waiting and switches to asymmetric after `QUIET_PUBLISHES` of them.
+    fn state_after_full_fence(&self, side: Side, quiet: &mut u32) -> u32 {
+        // Ordering: SeqCst, the publisher's half of the symmetric pair.
+        fence(Ordering::SeqCst);
+        let s = self.state();
+        if self.fences == FencePolicy::Adaptive {
+            if s & waiting_bit(side.other()) != 0 {
+                *quiet = QUIET_PUBLISHES;
+            } else if *quiet <= 1 {
+                *quiet = QUIET_PUBLISHES;
+                // Ordering: AcqRel, as every RMW on `state`; an RMW, so that a parker whose
+                // RMW came first is seen by whoever sees the bit clear ("Fence modes").
+                self.state.fetch_and(!SYM_FENCES, Ordering::AcqRel);
+            } else {
+                *quiet -= 1;
+            }
+        }
+        s
     }
 
     /// Clears `bits` in `state`.
@@ -549,7 +660,25 @@ impl<S: Storage, W: Wakeup> Ring<S, W> {
         self.wakeup.reset();
         // Ordering: Release; pairs with the Acquire loads of `state` by the halves and by
         // cancel handles.
-        self.state.store(0, Ordering::Release);
+        self.state
+            .store(initial_state(self.fences), Ordering::Release);
+    }
+}
+
+/// `state` of a new ring: a symmetric-only ring is in symmetric mode for good.
+fn initial_state(fences: FencePolicy) -> u32 {
+    match fences {
+        FencePolicy::Symmetric => SYM_FENCES,
+        FencePolicy::Adaptive | FencePolicy::Asymmetric => 0,
+    }
+}
+
+/// The WAITING bit of `side` (set while it is parked, for data, for room or in a flush).
+#[inline]
+fn waiting_bit(side: Side) -> u32 {
+    match side {
+        Side::Writer => WRITER_WAITING,
+        Side::Reader => READER_WAITING,
     }
 }
 
@@ -568,5 +697,145 @@ fn failed_bit(side: Side) -> u32 {
     match side {
         Side::Writer => WRITER_FAILED,
         Side::Reader => READER_FAILED,
+    }
+}
+
+#[cfg(all(test, not(loom)))]
+mod fence_mode_tests {
+    //! The fence-mode switches of "Fence modes", watched through the `SYM_FENCES` bit: a park
+    //! switches an adaptive ring to symmetric, `QUIET_PUBLISHES` publishes that find nobody
+    //! waiting switch it back, a publish that finds the other side parked restarts the count;
+    //! the fixed policies never switch. (That no wake-up is lost across the switches is for
+    //! loom, `loom-tests/tests/fence_modes.rs`, and the stress suite.)
+
+    use super::*;
+    use crate::pipe::chunks::PooledChunks;
+    use crate::pipe::local_wakeup::LocalWakeup;
+    use crate::pipe::options::PipeOptions;
+    use crate::sync::Arc;
+    use core::task::Waker;
+
+    type TestRing = Ring<PooledChunks, LocalWakeup>;
+
+    fn ring(
+        fences: FencePolicy,
+    ) -> (
+        Producer<PooledChunks, LocalWakeup>,
+        Consumer<PooledChunks, LocalWakeup>,
+    ) {
+        let options = PipeOptions::builder()
+            .capacity(1 << 20)
+            .spin_wait(crate::SpinWait::Never)
+            .build()
+            .unwrap();
+        let params = RingParams {
+            slots: options.slots,
+            capacity: options.capacity as u64,
+            pause: 0,
+            resume: 0,
+            fences,
+        };
+        let storage = PooledChunks::new(options.slots, options.pool.clone());
+        let ring = Arc::new(TestRing::new(params, storage, LocalWakeup::new(&options)));
+        (Producer::new(ring.clone()), Consumer::new(ring))
+    }
+
+    fn symmetric(c: &Consumer<PooledChunks, LocalWakeup>) -> bool {
+        c.ring().state.load(Ordering::Relaxed) & SYM_FENCES != 0
+    }
+
+    /// Writes and commits one byte.
+    fn publish(p: &mut Producer<PooledChunks, LocalWakeup>) {
+        assert!(p.grant(1).is_ok());
+        p.advance(1);
+        p.commit();
+    }
+
+    /// Reads everything there is and consumes it (the reader publishes too).
+    fn consume(c: &mut Consumer<PooledChunks, LocalWakeup>) {
+        let Poll::Ready(Ok(Some(snap))) = c.poll_read(None, Need::More) else {
+            panic!("data expected");
+        };
+        c.take(&snap);
+        c.advance_to(snap.tail, snap.tail);
+    }
+
+    /// Parks the reader on an empty ring (a noop waker: nobody polls it again).
+    #[allow(clippy::incompatible_msrv)] // Tests need Rust 1.88 (README); the library 1.75.
+    fn park_reader(c: &mut Consumer<PooledChunks, LocalWakeup>) {
+        let mut cx = Context::from_waker(Waker::noop());
+        assert!(c.poll_read(Some(&mut cx), Need::More).is_pending());
+    }
+
+    #[test]
+    fn adaptive_ring_switches_on_a_park_and_back_after_quiet_publishes() {
+        if !crate::sync::fences::asymmetric_available() {
+            return; // Symmetric only here (no membarrier).
+        }
+        let (mut p, mut c) = ring(FencePolicy::Adaptive);
+        assert!(!symmetric(&c), "an adaptive ring starts asymmetric");
+        for _ in 0..3 * QUIET_PUBLISHES {
+            publish(&mut p);
+            consume(&mut c);
+        }
+        assert!(!symmetric(&c), "publishes alone never switch to symmetric");
+
+        park_reader(&mut c);
+        assert!(symmetric(&c), "a park switches to symmetric");
+        // The commit that satisfies the parked reader saw it waiting: the writer's count
+        // restarts there, the reader's restarted at its park. Each side counts its own
+        // publishes; the first to count QUIET_PUBLISHES quiet ones switches back: here the
+        // reader, whose advances come first.
+        publish(&mut p);
+        for i in 0..QUIET_PUBLISHES - 1 {
+            consume(&mut c);
+            publish(&mut p);
+            assert!(symmetric(&c), "still symmetric after {i} quiet publishes");
+        }
+        consume(&mut c);
+        assert!(
+            !symmetric(&c),
+            "back to asymmetric after {QUIET_PUBLISHES} quiet publishes"
+        );
+
+        // A park in the middle of a quiet run restarts it.
+        park_reader(&mut c);
+        for _ in 0..QUIET_PUBLISHES / 2 {
+            publish(&mut p);
+            consume(&mut c);
+        }
+        park_reader(&mut c);
+        for _ in 0..QUIET_PUBLISHES / 2 + 1 {
+            publish(&mut p);
+            consume(&mut c);
+        }
+        assert!(symmetric(&c), "the second park restarted the counts");
+    }
+
+    #[test]
+    fn fixed_policies_never_switch() {
+        for (fences, sym) in [
+            (FencePolicy::Symmetric, true),
+            (FencePolicy::Asymmetric, false),
+        ] {
+            if !sym && !crate::sync::fences::asymmetric_available() {
+                continue;
+            }
+            let (mut p, mut c) = ring(fences);
+            assert_eq!(symmetric(&c), sym, "{fences:?} at creation");
+            for _ in 0..2 * QUIET_PUBLISHES {
+                publish(&mut p);
+                consume(&mut c);
+            }
+            park_reader(&mut c);
+            publish(&mut p);
+            consume(&mut c);
+            assert_eq!(symmetric(&c), sym, "{fences:?} after publishes and a park");
+            p.complete(None);
+            c.complete(None);
+            // SAFETY: both halves completed and are held here.
+            unsafe { c.ring().reset() };
+            assert_eq!(symmetric(&c), sym, "{fences:?} after a reset");
+        }
     }
 }

@@ -1,8 +1,8 @@
 //! The writer's half of the protocol: grant, advance, commit, flush, wait for room, complete.
 
 use super::{
-    Ring, Side, Storage, Wakeup, EXAMINED_BACK, FLUSH_CANCELED, OPEN, READER_COMPLETED,
-    READER_FAILED, READER_WAITING, STALLED, WRITER_WAITING, WRITER_WAITING_SPACE,
+    Ring, Side, Storage, Wakeup, EXAMINED_BACK, FLUSH_CANCELED, OPEN, QUIET_PUBLISHES,
+    READER_COMPLETED, READER_FAILED, READER_WAITING, STALLED, WRITER_WAITING, WRITER_WAITING_SPACE,
 };
 use crate::error::{CompletionError, WriteError};
 use crate::sync::{Arc, Ordering};
@@ -95,6 +95,8 @@ pub(crate) struct Producer<S, W: Wakeup> {
     fast: bool,
     /// How this writer's spins before parking went (waits for room and flushes alike).
     spin: W::SpinState,
+    /// Quiet publishes left before the ring goes back to asymmetric fences ("Fence modes").
+    quiet: u32,
 }
 
 // SAFETY: `ptr` points into the writer's open slot, which only this writer accesses
@@ -125,6 +127,7 @@ impl<S: Storage, W: Wakeup> Producer<S, W> {
             waiting: 0,
             fast: false,
             spin: W::SpinState::default(),
+            quiet: QUIET_PUBLISHES,
         }
     }
 
@@ -297,19 +300,18 @@ impl<S: Storage, W: Wakeup> Producer<S, W> {
     /// reader is parked with every byte of that chunk consumed. Such a chunk is released by
     /// nobody while the reader waits (it gives chunks back in `advance_to` and before it
     /// parks), and its slot may be the one the writer needs next.
-    fn reader_parked_past(&self, end: u64) -> bool {
+    fn reader_parked_past(&mut self, end: u64) -> bool {
         if self.committed != end {
             // Unflushed bytes in the chunk: the reader cannot have consumed them.
             return false;
         }
         let ring = &*self.ring;
         // W1-style pair with the reader's park: our seal (the len store) vs its READER_WAITING
-        // bit. Either we see the bit here, or its re-check after its heavy fence sees the seal
-        // and it releases the chunk itself.
-        ring.wakeup.fence_light();
-        // Ordering: Acquire, pairs with the reader's READER_WAITING RMW: its head stores before
-        // that wait are visible to the head load below.
-        let s = ring.state();
+        // bit. Either we see the bit here, or its re-check after its heavy half sees the seal
+        // and it releases the chunk itself. Acquire (in `state`), pairs with the reader's
+        // READER_WAITING RMW: its head stores before that wait are visible to the head load
+        // below.
+        let s = ring.state_after_publish(Side::Writer, &mut self.quiet);
         // Ordering: Acquire, pairs with P4.
         s & READER_WAITING != 0 && ring.head() >= end
     }
@@ -438,7 +440,7 @@ impl<S: Storage, W: Wakeup> Producer<S, W> {
             .store(need_released, Ordering::Release);
         let bits = WRITER_WAITING | WRITER_WAITING_SPACE;
         // W1 (heavy half): our WAITING bit vs the reader's head/released store.
-        ring.announce_wait(Side::Writer, cx, bits);
+        ring.announce_wait(Side::Writer, cx, bits, &mut self.quiet);
         self.waiting = bits;
         self.refresh_fast();
         let ring = &*self.ring;
@@ -552,11 +554,10 @@ impl<S: Storage, W: Wakeup> Producer<S, W> {
         // to the reader's Acquire load of `tail`.
         ring.writer.tail.store(self.pos, Ordering::Release);
         self.committed = self.pos;
-        // W1 (light half): our tail store vs the reader's READER_WAITING bit.
-        ring.wakeup.fence_light();
-        // Ordering: Acquire, pairs with the reader's AcqRel RMWs on `state` (READER_WAITING
-        // with its `wait_pos`, EXAMINED_BACK with its `examined`).
-        let s = ring.state();
+        // W1 (light half): our tail store vs the reader's READER_WAITING bit. Acquire (in
+        // `state`), pairs with the reader's AcqRel RMWs on `state` (READER_WAITING with its
+        // `wait_pos`, EXAMINED_BACK with its `examined`).
+        let s = ring.state_after_publish(Side::Writer, &mut self.quiet);
         let wake = s & (READER_WAITING | STALLED | EXAMINED_BACK) != 0 && self.commit_slow(s);
         if self.committed >= self.pause_at {
             self.update_pause(old);
@@ -700,7 +701,8 @@ impl<S: Storage, W: Wakeup> Producer<S, W> {
             self.stop_waiting();
         }
         // W1 (heavy half): our WAITING bit vs the reader's examined store.
-        self.ring.announce_wait(Side::Writer, cx, WRITER_WAITING);
+        self.ring
+            .announce_wait(Side::Writer, cx, WRITER_WAITING, &mut self.quiet);
         self.waiting = WRITER_WAITING;
         self.refresh_fast();
         let s = self.ring.state();

@@ -13,9 +13,9 @@ use core::task::Context;
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Side {
     /// The producer: `get_memory` / `advance` / `commit` / `flush`.
-    Writer,
+    Writer = 0,
     /// The consumer: `read` / `advance_to`.
-    Reader,
+    Reader = 1,
 }
 
 impl Side {
@@ -39,13 +39,16 @@ pub(crate) trait Wakeup: Send + Sync {
     /// other side (taken before the spin, so that the spin's re-check may borrow the side).
     type SpinPlan: Copy;
 
-    /// The light half of W1: between a side's cursor store and its load of `state`. Together
-    /// with [`fence_heavy`](Self::fence_heavy) it must act as two `fence(SeqCst)`.
-    fn fence_light(&self);
+    /// The light half of W1 in asymmetric mode: between a publisher's cursor store and its
+    /// load of `state`, when the side that may be waiting for it is `parker`. Together with
+    /// [`fence_heavy`](Self::fence_heavy) it must act as two `fence(SeqCst)`; it should cost
+    /// no fence instruction (the heavy half pays instead).
+    fn fence_light(&self, parker: Side);
 
-    /// The heavy half of W1: between a side's `*_WAITING` RMW and its re-check of the other
-    /// side's cursor.
-    fn fence_heavy(&self);
+    /// The heavy half of W1 in asymmetric mode: between `parker`'s `*_WAITING` RMW and its
+    /// re-check of the other side's cursor. Only called on a ring whose
+    /// [`FencePolicy`](super::FencePolicy) is not `Symmetric`.
+    fn fence_heavy(&self, parker: Side);
 
     /// How `side` would spin before it parks now (`words` seen from `side`).
     fn spin_plan(&self, side: Side, words: SideWords<'_>) -> Self::SpinPlan;
@@ -73,7 +76,4 @@ pub(crate) trait Wakeup: Send + Sync {
     /// Forgets any registered waiter of either side (the ring is being reset; both halves
     /// completed, so nobody waits).
     fn reset(&self);
-
-    /// Whether the light half costs no fence instruction (it is then paid in `fence_heavy`).
-    fn asymmetric(&self) -> bool;
 }
