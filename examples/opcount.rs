@@ -13,9 +13,13 @@
 //! done
 //! ```
 //!
-//! Implementations: `ringpipe` (asymmetric wake fences), `ringpipe-symmetric`, `rtrb`.
+//! Implementations: `ringpipe` (default options: `WakeFences::Auto`, asymmetric here since
+//! nobody parks), `ringpipe-symmetric`, `rtrb`.
 //! (Measured: ringpipe 416 at 72145f5, 374 once reads stopped giving chunks back, 196 with the
-//! per-operation calls `#[inline]`, 187 with the grant fast path testing one flag; rtrb 92.)
+//! per-operation calls `#[inline]`, 187 with the grant fast path testing one flag, 182 at
+//! b7d9366; then, default options: 158 with the adaptive fence mode and the reader's chunk end
+//! kept, 134 with the writer's positions (`limit`, `grant_end`, `chunk_pos`) and the common
+//! `advance_to` apart; rtrb 92.)
 
 use std::hint::black_box;
 
@@ -77,7 +81,7 @@ fn main() {
         .map(|v| v.parse().expect("a cycle count"))
         .unwrap_or(100_000);
     let sum = match which.as_str() {
-        "ringpipe" => ringpipe_cycles(ringpipe::WakeFences::Asymmetric, n),
+        "ringpipe" => ringpipe_cycles(ringpipe::WakeFences::Auto, n),
         "ringpipe-symmetric" => ringpipe_cycles(ringpipe::WakeFences::Symmetric, n),
         "rtrb" => rtrb_cycles(n),
         other => {

@@ -126,13 +126,11 @@ impl<S: Storage, W: Wakeup> Consumer<S, W> {
     }
 
     /// The common case of a non-waiting read, inline: the same decision as `decide` when no
-    /// bit of `state` is set (no completion, error, cancel, stall or wait of either side) and
-    /// we set none: data past `examined` is a result; `None` sends the caller the general way.
+    /// bit of `state` is set but the fence mode (no completion, error, cancel, stall or wait of
+    /// either side: our own completion and wait have their bits too): data past `examined` is
+    /// a result; `None` sends the caller the general way.
     #[inline]
     pub(crate) fn try_fast(&mut self) -> Option<Snap> {
-        if self.completed | self.waiting {
-            return None;
-        }
         let ring = &*self.ring;
         // Ordering: as in `poll_read` (state, then tail; Acquire: C1, P1).
         let s = ring.state();
@@ -421,6 +419,26 @@ impl<S: Storage, W: Wakeup> Consumer<S, W> {
     #[inline]
     pub(crate) fn advance_to(&mut self, c: u64, e: u64) {
         debug_assert!(self.can_advance(c, e));
+        let (old_head, old_examined) = (self.head, self.examined);
+        if (c != old_head) & (e >= old_examined) & (c < self.chunk_end) {
+            // The common case: consumed more, examined no less, no chunk to give back.
+            self.head = c;
+            // Ordering: Release, P4: byte room for the writer (stored before `examined`).
+            self.ring.reader.head.store(c, Ordering::Release);
+            if e != old_examined {
+                self.examined = e;
+                // Ordering: Release, P4: backpressure.
+                self.ring.reader.examined.store(e, Ordering::Release);
+            }
+            self.after_progress(true);
+            return;
+        }
+        self.advance_general(c, e);
+    }
+
+    /// `advance_to` in general: un-examining, giving chunks back, or no move at all.
+    #[inline(never)]
+    fn advance_general(&mut self, c: u64, e: u64) {
         let ring = &*self.ring;
         let head_moved = c != self.head;
         let old_examined = self.examined;

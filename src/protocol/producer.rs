@@ -67,15 +67,19 @@ pub(crate) struct Producer<S, W: Wakeup> {
     seq: u64,
     has_chunk: bool,
     ptr: *mut u8,
-    /// Bytes in the current chunk (committed and unflushed).
-    fill: usize,
     /// Write position: committed plus unflushed bytes.
     pos: u64,
+    /// The position where the current chunk's data starts: it holds `pos - chunk_pos` bytes
+    /// (committed and unflushed), and the writer writes at that offset.
+    chunk_pos: u64,
     committed: u64,
-    /// Bytes handed out by the last `get_memory` and not advanced yet.
-    granted: usize,
-    /// Offset in the chunk of the granted memory.
-    grant_off: usize,
+    /// The end of the memory handed out by the last `get_memory`: `grant_end - pos` bytes are
+    /// granted and not advanced yet.
+    grant_end: u64,
+    /// The fast path's bound: while `fast`, where the writer may go without looking at
+    /// anything, the smaller of the current chunk's end and `cached_head + capacity`; 0
+    /// otherwise. Kept by `refresh_fast`.
+    limit: u64,
     cached_head: u64,
     cached_released: u64,
     cached_examined: u64,
@@ -88,10 +92,13 @@ pub(crate) struct Producer<S, W: Wakeup> {
     completed: bool,
     /// The reader has completed: memory handed out is scratch and advanced bytes are dropped.
     scratch: bool,
+    /// In scratch mode: the bytes advanced before the reader completed and not flushed since
+    /// (still reported as unflushed until a flush folds them into the dropped stream).
+    scratch_unflushed: u64,
     /// Bits of `state` this writer set while parking and has not cleared yet.
     waiting: u32,
     /// `has_chunk && !scratch && !completed && waiting & WRITER_WAITING_SPACE == 0`, kept by
-    /// `refresh_fast` whenever one of them changes: the grant fast path tests one flag.
+    /// `refresh_fast` whenever one of them changes (with `limit`).
     fast: bool,
     /// How this writer's spins before parking went (waits for room and flushes alike).
     spin: W::SpinState,
@@ -112,11 +119,11 @@ impl<S: Storage, W: Wakeup> Producer<S, W> {
             seq: 0,
             has_chunk: false,
             ptr: core::ptr::null_mut(),
-            fill: 0,
             pos: 0,
+            chunk_pos: 0,
             committed: 0,
-            granted: 0,
-            grant_off: 0,
+            grant_end: 0,
+            limit: 0,
             cached_head: 0,
             cached_released: 0,
             cached_examined: 0,
@@ -124,6 +131,7 @@ impl<S: Storage, W: Wakeup> Producer<S, W> {
             paused: false,
             completed: false,
             scratch: false,
+            scratch_unflushed: 0,
             waiting: 0,
             fast: false,
             spin: W::SpinState::default(),
@@ -143,9 +151,14 @@ impl<S: Storage, W: Wakeup> Producer<S, W> {
         &self.ring
     }
 
-    /// Bytes advanced but not yet committed.
+    /// Bytes advanced but not yet committed (after the reader completed: those advanced before
+    /// and not flushed since; later ones are dropped as they come).
     pub(crate) fn unflushed(&self) -> u64 {
-        self.pos - self.committed
+        if self.scratch {
+            self.scratch_unflushed
+        } else {
+            self.pos - self.committed
+        }
     }
 
     /// Whether this writer has completed.
@@ -175,33 +188,36 @@ impl<S: Storage, W: Wakeup> Producer<S, W> {
 
     /// Bytes handed out by the last grant and not advanced yet.
     pub(crate) fn granted(&self) -> usize {
-        self.granted
+        (self.grant_end - self.pos) as usize
+    }
+
+    /// Bytes in the current chunk.
+    #[inline]
+    fn fill(&self) -> usize {
+        (self.pos - self.chunk_pos) as usize
     }
 
     /// Tries to make `hint.max(1)` contiguous bytes available; returns how many are.
     #[inline]
     pub(crate) fn grant(&mut self, hint: usize) -> Result<usize, GrantFail> {
-        // Fast path: the hint fits in what is left of the current chunk, and in the ring by the
-        // head we last saw, and the reader has not completed (then the memory is scratch: the
-        // slow path switches to it, with the Acquire that C1 needs there). The newest head
-        // needs no looking at.
+        // Fast path: the hint fits below `limit` (in what is left of the current chunk, and in
+        // the ring by the head we last saw; 0 when the fast path is off), and the reader has
+        // not completed (then the memory is scratch: the slow path switches to it, with the
+        // Acquire that C1 needs there). The newest head needs no looking at.
         let ring = &*self.ring;
-        // Ordering: Relaxed; seeing the bit sends us to the slow path, which acquires it.
-        // Not seeing it yet is harmless: the memory handed out lies past everything committed,
-        // which the reader never reads (invariant 4).
         debug_assert_eq!(
             self.fast,
             fast_flag(self.has_chunk, self.scratch, self.completed, self.waiting)
         );
-        if self.fast & (ring.state.load(Ordering::Relaxed) & READER_COMPLETED == 0) {
-            let need = hint.max(1) as u64;
-            let left = (ring.chunk_size - self.fill) as u64;
-            let room = ring.capacity - (self.pos - self.cached_head);
-            if need <= left && need <= room {
-                self.grant_off = self.fill;
-                self.granted = left.min(room) as usize;
-                return Ok(self.granted);
-            }
+        let left = self.limit.saturating_sub(self.pos);
+        // Ordering: Relaxed; seeing the bit sends us to the slow path, which acquires it.
+        // Not seeing it yet is harmless: the memory handed out lies past everything committed,
+        // which the reader never reads (invariant 4).
+        if (hint.max(1) as u64 <= left)
+            & (ring.state.load(Ordering::Relaxed) & READER_COMPLETED == 0)
+        {
+            self.grant_end = self.limit;
+            return Ok(left as usize);
         }
         self.grant_slow(hint)
     }
@@ -240,7 +256,7 @@ impl<S: Storage, W: Wakeup> Producer<S, W> {
             room = ring.capacity - (self.pos - self.cached_head);
         }
         let bytes_ok = room >= need as u64;
-        let in_chunk = self.has_chunk && cs - self.fill >= need;
+        let in_chunk = self.has_chunk && cs - self.fill() >= need;
         // The chunk to open if the current one has no room (an empty current chunk always has
         // room, because `need <= chunk_size`).
         let target = if self.has_chunk {
@@ -271,15 +287,15 @@ impl<S: Storage, W: Wakeup> Producer<S, W> {
                 // Seal: the reader learns where this chunk's data ends.
                 // Ordering: Release, pairs with P2 (reader's len load); also orders our last
                 // writes to the chunk before the reader gives it back to the pool.
-                ring.len(self.seq).store(self.fill, Ordering::Release);
+                ring.len(self.seq).store(self.fill(), Ordering::Release);
                 sealed_consumed = self.reader_parked_past(self.pos);
                 self.seq += 1;
-                self.fill = 0;
+                self.chunk_pos = self.pos;
             }
             self.open_chunk();
         }
-        self.grant_off = self.fill;
-        self.granted = ((cs - self.fill) as u64).min(room) as usize;
+        let granted = ((cs - self.fill()) as u64).min(room);
+        self.grant_end = self.pos + granted;
         // A wait for room left pending (a forgotten `GetMemory`, a `poll_get_memory` not polled
         // again) is over now that the writer got memory: its bits must not make the reader
         // think we still wait for room (a false `WouldDeadlock`). A pending flush's wait is
@@ -293,7 +309,8 @@ impl<S: Storage, W: Wakeup> Producer<S, W> {
             // wake-up).
             self.ring.wake(Side::Reader);
         }
-        Ok(self.granted)
+        self.refresh_fast();
+        Ok(granted as usize)
     }
 
     /// R1 (writer half), right after sealing a chunk whose data ends at `end`: whether the
@@ -323,7 +340,7 @@ impl<S: Storage, W: Wakeup> Producer<S, W> {
     fn reader_can_release(&self, need_released: u64) -> bool {
         let ring = &*self.ring;
         debug_assert!(need_released <= self.seq);
-        let mut end = self.pos - self.fill as u64;
+        let mut end = self.chunk_pos;
         for seq in need_released..self.seq {
             // Ordering: Relaxed; our own store (the seal), read back.
             end -= ring.len(seq).load(Ordering::Relaxed) as u64;
@@ -345,19 +362,30 @@ impl<S: Storage, W: Wakeup> Producer<S, W> {
         self.refresh_fast();
     }
 
-    /// The reader has completed: further advanced bytes are dropped (nobody will read them)
-    /// and no backpressure applies.
+    /// The reader has completed: advanced bytes, unflushed or to come, are dropped (nobody
+    /// will read them) and no backpressure applies.
     fn enter_scratch(&mut self) {
+        if !self.scratch {
+            self.scratch_unflushed = self.pos - self.committed;
+        }
         self.scratch = true;
+        self.committed = self.pos;
         self.refresh_fast();
         self.paused = false;
         self.refresh_pause_at();
     }
 
-    /// Recomputes `fast` after `has_chunk`, `scratch`, `completed` or `waiting` changed.
+    /// Recomputes `fast` and `limit` after `has_chunk`, `scratch`, `completed`, `waiting`,
+    /// the current chunk or `cached_head` changed.
     #[inline]
     fn refresh_fast(&mut self) {
         self.fast = fast_flag(self.has_chunk, self.scratch, self.completed, self.waiting);
+        let ring = &*self.ring;
+        self.limit = if self.fast {
+            (self.chunk_pos + ring.chunk_size as u64).min(self.cached_head + ring.capacity)
+        } else {
+            0
+        };
     }
 
     /// Recomputes `pause_at` after `paused` or `cached_examined` changed.
@@ -379,18 +407,19 @@ impl<S: Storage, W: Wakeup> Producer<S, W> {
             // `opened == released` here (no current chunk), so slot `seq` is free.
             self.open_chunk();
         }
-        self.grant_off = 0;
-        self.granted = self.ring.max_hint();
-        self.granted
+        self.chunk_pos = self.pos;
+        let granted = self.ring.max_hint();
+        self.grant_end = self.pos + granted as u64;
+        granted
     }
 
     #[inline]
     pub(crate) fn granted_slice(&mut self) -> &mut [u8] {
-        // SAFETY: bytes `grant_off .. grant_off + granted` of the open chunk belong to the
-        // writer (invariant 4: the reader never reads at or past `tail <= pos`, and in scratch
-        // mode the reader has completed). Chunk memory is always initialised (zeroed when
+        // SAFETY: bytes `fill .. fill + granted` of the open chunk belong to the writer
+        // (invariant 4: the reader never reads at or past `tail <= pos`, and in scratch mode
+        // the reader has completed). Chunk memory is always initialised (zeroed when
         // allocated). `&mut self` makes the slice unique.
-        unsafe { core::slice::from_raw_parts_mut(self.ptr.add(self.grant_off), self.granted) }
+        unsafe { core::slice::from_raw_parts_mut(self.ptr.add(self.fill()), self.granted()) }
     }
 
     /// Memory for `hint` bytes: `Ready(Ok(len))` with the grant in
@@ -516,37 +545,38 @@ impl<S: Storage, W: Wakeup> Producer<S, W> {
     #[inline]
     pub(crate) fn advance(&mut self, n: usize) {
         assert!(
-            n <= self.granted,
+            n as u64 <= self.grant_end - self.pos,
             "ringpipe: advance({n}) past the memory handed out ({} bytes left from the last get_memory)",
-            self.granted
+            self.granted()
         );
-        self.granted -= n;
-        if self.scratch {
-            self.grant_off += n;
-            return;
-        }
-        // SAFETY: the slot `seq` is open and its bytes from `fill` on are the writer's.
-        unsafe { self.ring.storage.track_write(self.seq, self.fill, n) };
-        self.fill += n;
-        self.grant_off += n;
+        // SAFETY: the slot `seq` is open and its bytes from `fill` on are the writer's (in
+        // scratch mode too: the reader has completed, and the writer not).
+        unsafe { self.ring.storage.track_write(self.seq, self.fill(), n) };
+        // In scratch mode too; the commit drops them (`committed = pos`).
         self.pos += n as u64;
     }
 
     /// Publishes every advanced byte to the reader (P1), then wakes it if it waits for them.
     #[inline]
     pub(crate) fn commit(&mut self) {
-        if self.commit_inner() {
-            // Last, after every change of state: a waker that panics cannot leave the pipe
-            // half-updated.
-            self.ring.wake(Side::Reader);
-        }
+        self.commit_then(true);
     }
 
-    /// `commit` without its wake-up: returns whether the reader must be woken.
+    /// `commit`; wakes a reader that waits for what it committed only if `wake` (the
+    /// completion wakes it anyway). Every wake-up comes last, after every change of state, so
+    /// that a waker that panics cannot leave the pipe half-updated.
     #[inline]
-    fn commit_inner(&mut self) -> bool {
-        if self.pos == self.committed || self.scratch || self.completed {
-            return false;
+    fn commit_then(&mut self, wake: bool) {
+        // A completed writer has nothing to commit (it committed at completion and hands out
+        // no memory since).
+        debug_assert!(!self.completed || self.pos == self.committed);
+        if self.pos == self.committed {
+            return;
+        }
+        if self.scratch {
+            // The reader has completed: nobody reads these bytes.
+            self.committed = self.pos;
+            return;
         }
         let ring = &*self.ring;
         let old = self.committed;
@@ -558,18 +588,18 @@ impl<S: Storage, W: Wakeup> Producer<S, W> {
         // `state`), pairs with the reader's AcqRel RMWs on `state` (READER_WAITING with its
         // `wait_pos`, EXAMINED_BACK with its `examined`).
         let s = ring.state_after_publish(Side::Writer, &mut self.quiet);
-        let wake = s & (READER_WAITING | STALLED | EXAMINED_BACK) != 0 && self.commit_slow(s);
-        if self.committed >= self.pause_at {
+        if s & (READER_WAITING | STALLED | EXAMINED_BACK) != 0 {
+            self.commit_slow(s, old, wake);
+        } else if self.committed >= self.pause_at {
             self.update_pause(old);
         }
-        wake
     }
 
-    /// The rare part of a commit: end a stall our data ends, note that the reader moved
-    /// `examined` back; returns whether the reader waits for what we committed (the caller
-    /// wakes it).
+    /// The rare part of a commit from `old`: end a stall our data ends, note that the reader
+    /// moved `examined` back, do the backpressure bookkeeping, then wake the reader if it
+    /// waits for what we committed (and `wake`).
     #[cold]
-    fn commit_slow(&mut self, s: u32) -> bool {
+    fn commit_slow(&mut self, s: u32, old: u64, wake: bool) {
         let ring = &*self.ring;
         // Data past the tail a stall was judged on ends it: whatever wait it was about, the next
         // one is judged afresh. (A commit of bytes the stalled read already saw does not.)
@@ -593,7 +623,12 @@ impl<S: Storage, W: Wakeup> Producer<S, W> {
         if clear & EXAMINED_BACK != 0 {
             self.refresh_pause_at();
         }
-        clear & READER_WAITING != 0
+        if self.committed >= self.pause_at {
+            self.update_pause(old);
+        }
+        if wake && clear & READER_WAITING != 0 {
+            self.ring.wake(Side::Reader);
+        }
     }
 
     /// Backpressure bookkeeping at a commit from `old` to `self.committed`.
@@ -642,12 +677,12 @@ impl<S: Storage, W: Wakeup> Producer<S, W> {
             let e = ring.error_of(Side::Reader);
             self.enter_scratch();
             // A flush folds the advanced bytes into the (dropped) stream: nothing is unflushed.
-            self.committed = self.pos;
+            self.scratch_unflushed = 0;
             return Some(Err(WriteError::ReaderFailed(e)));
         }
         if s & READER_COMPLETED != 0 {
             self.enter_scratch();
-            self.committed = self.pos;
+            self.scratch_unflushed = 0;
             return Some(Ok(FlushResult {
                 completed: true,
                 ..FlushResult::default()
@@ -721,14 +756,15 @@ impl<S: Storage, W: Wakeup> Producer<S, W> {
         self.stop_waiting();
         // No wake-up here: the completion below wakes the reader anyway, after every change of
         // state (so that a panicking waker cannot keep the completion from being recorded).
-        self.commit_inner();
+        self.commit_then(false);
         let opened = if self.has_chunk {
             self.seq + 1
         } else {
             self.seq
         };
         self.completed = true;
-        self.granted = 0;
+        self.grant_end = self.pos;
+        self.scratch_unflushed = 0;
         self.committed = self.pos;
         self.has_chunk = false;
         self.refresh_fast();
