@@ -200,11 +200,17 @@
 // Planned beside `pipe` as their issues add them: `io` (I/O traits, sockets, framing), `ipc`
 // (named and anonymous pipes between processes), `shm` (the ring in shared memory).
 mod error;
+mod io;
 mod pipe;
 mod protocol;
 mod sync;
 
 pub use error::{AdvanceError, CompletionError, ReadError, ResetError, WriteError};
+pub use io::{
+    Frame, FrameDecoder, FrameError, FrameFormatError, FrameGuard, FrameReader, FrameWriter,
+    LengthDelimited, LengthDelimitedBuilder, LineDecoder, SequenceReader, DEFAULT_MAX_FRAME_LENGTH,
+    DEFAULT_MAX_LINE_LENGTH,
+};
 pub use pipe::canceller::PipeCanceller;
 pub use pipe::future;
 pub use pipe::options::{
