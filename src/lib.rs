@@ -106,6 +106,43 @@
 //! `PipeScheduler.ThreadPool` corresponds to an executor that runs woken tasks on its pool
 //! (tokio's multi-thread runtime). `UseSynchronizationContext` has no Rust counterpart.
 //!
+//! # Parsing and framing
+//!
+//! * [`SequenceReader`] (.NET `SequenceReader<byte>`) walks a [`Sequence`] for a parser: bytes
+//!   and integers of every width in both byte orders, reads up to a delimiter (one byte, any of
+//!   a set, or a multi-byte delimiter straddling chunks), skip, rewind, and the
+//!   [`position`](SequenceReader::position) to hand to [`PipeReader::advance_to`]. What it
+//!   returns as bytes is a sub-`Sequence` borrowed from the pipe;
+//!   [`Sequence::as_contiguous`] / [`Sequence::to_contiguous`] give a `&[u8]` / `Cow` that
+//!   copies only when the bytes span chunks.
+//! * Framing: [`LengthDelimited`] (length-prefixed frames, with tokio-util
+//!   `LengthDelimitedCodec`'s options) and [`LineDecoder`] (lines with a maximum length) are
+//!   [`FrameDecoder`]s; [`FrameReader`] reads whole frames from a pipe, handing each to a
+//!   closure and advancing consumed/examined for you; [`FrameWriter`] writes length-prefixed
+//!   frames, or builds one in pipe memory ([`FrameGuard`]). Decoders never allocate, never
+//!   panic on any input, and report bad input as [`FrameError`].
+//!
+//! ```
+//! use ringpipe::{FrameReader, FrameWriter, LengthDelimited, SequenceReader};
+//!
+//! let (writer, reader) = ringpipe::pipe(Default::default());
+//! let mut frames = FrameWriter::new(writer, LengthDelimited::new());
+//! frames.write_frame_blocking(b"\x00\x07name=ringpipe").unwrap();
+//! drop(frames);
+//!
+//! let mut frames = FrameReader::new(reader, LengthDelimited::new());
+//! let parsed = frames
+//!     .read_frame_blocking(|frame| {
+//!         let mut r = SequenceReader::new(frame);
+//!         let version = r.read_u16_be()?;
+//!         let key = r.read_to(b'=', true)?.to_vec();
+//!         Some((version, key, r.unread_sequence().to_vec()))
+//!     })
+//!     .unwrap();
+//! assert_eq!(parsed, Some(Some((7, b"name".to_vec(), b"ringpipe".to_vec()))));
+//! assert_eq!(frames.read_frame_blocking(|f| f.len()).unwrap(), None); // a clean end
+//! ```
+//!
 //! # .NET → ringpipe
 //!
 //! | .NET | ringpipe | notes |
@@ -134,6 +171,7 @@
 //! | `ReadResult.Buffer` / `IsCanceled` / `IsCompleted` | [`ReadResult::buffer`], [`is_canceled`](ReadResult::is_canceled), [`is_completed`](ReadResult::is_completed) | |
 //! | `ReadOnlySequence<byte>` | [`Sequence`] | `len`, `chunks`, `start`/`end`, `position(offset)`, `slice`, `slice_between`, `find`, `copy_to_slice`, `to_vec` |
 //! | `SequencePosition` | [`Position`] | tagged with its pipe: foreign or pre-reset positions are refused |
+//! | `SequenceReader<byte>` | [`SequenceReader`] | a `Copy` cursor; `TryRead*` are `read_*` returning `Option`, `TryReadTo` is [`read_to`](SequenceReader::read_to)/[`read_to_slice`](SequenceReader::read_to_slice) returning a sub-[`Sequence`]; no escaped delimiters yet |
 //! | `FlushResult` | [`FlushResult`] | plus [`written`](FlushResult::written) for `write_all` |
 //! | `CancellationToken` arguments | drop the future | Rust futures are cancelled by dropping them; the pipe stays consistent |
 //! | awaiting one `ValueTask` twice, `GetResult` before completion | impossible | futures are polled by one owner; results come from `poll` |
@@ -196,15 +234,22 @@
 // * `protocol`: the ring protocol, generic over where the bytes live and how a side is woken;
 // * `pipe`: the in-process pipe: pooled chunks, wakers and parked threads, the two halves;
 // * `sync`: the only place that names the synchronisation primitives (std or loom);
+// * `io`: parsing and framing over a pipe (`SequenceReader`, length-prefixed frames, lines);
 // * `error`: the errors of every operation.
-// Planned beside `pipe` as their issues add them: `io` (I/O traits, sockets, framing), `ipc`
+// Planned as their issues add them: the I/O traits and sockets in `io`, `ipc`
 // (named and anonymous pipes between processes), `shm` (the ring in shared memory).
 mod error;
+mod io;
 mod pipe;
 mod protocol;
 mod sync;
 
 pub use error::{AdvanceError, CompletionError, ReadError, ResetError, WriteError};
+pub use io::{
+    Frame, FrameDecoder, FrameError, FrameFormatError, FrameGuard, FrameReader, FrameWriter,
+    LengthDelimited, LengthDelimitedBuilder, LineDecoder, SequenceReader, DEFAULT_MAX_FRAME_LENGTH,
+    DEFAULT_MAX_LINE_LENGTH,
+};
 pub use pipe::canceller::PipeCanceller;
 pub use pipe::future;
 pub use pipe::options::{

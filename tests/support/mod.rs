@@ -2,7 +2,9 @@
 //!
 //! Here: a counting waker to poll futures by hand, option builders, pipes over a private chunk
 //! pool, writing and reading shortcuts, a detached copy of a read result, a typed error to
-//! check identity, a hang guard, and the wake fences a test run asks for. [`rng`]: the stream
+//! check identity, a hang guard, the wake fences a test run asks for, a sequence over chunks
+//! filled to chosen lengths ([`with_sequence`]) and a per-thread allocation counter
+//! ([`counting_alloc`]). [`rng`]: the stream
 //! hash and a small PRNG. [`exec`]: minimal executors and a spin-loop backoff.
 #![allow(dead_code)]
 
@@ -211,5 +213,102 @@ pub fn test_fences() -> WakeFences {
             panic!("RINGPIPE_TEST_FENCES={other}: expected asymmetric or symmetric")
         }
         _ => WakeFences::Auto,
+    }
+}
+
+/// Writes `data` into a fresh pipe of `chunk`-byte chunks (a private pool), in pieces whose
+/// sizes cycle through `pieces` (each clamped to `1..=chunk`), each taken with a size hint of
+/// its own length, so that a piece that does not fit what is left of a chunk starts the next
+/// one: chunks come out filled to varying lengths. Commits, reads, and runs `f` on the buffer
+/// (for empty `data`, an empty slice of a one-byte buffer).
+pub fn with_sequence<R>(
+    data: &[u8],
+    chunk: usize,
+    pieces: &[usize],
+    f: impl FnOnce(ringpipe::Sequence<'_>) -> R,
+) -> R {
+    let capacity = (data.len() + 1) * chunk;
+    let (mut w, mut r, _pool) = plain_pipe(capacity, chunk);
+    let mut rest = data;
+    let mut i = 0;
+    while !rest.is_empty() {
+        let want = pieces
+            .get(i % pieces.len().max(1))
+            .copied()
+            .unwrap_or(chunk);
+        let n = want.clamp(1, chunk).min(rest.len());
+        let mem = w.try_get_memory(n).expect("room for with_sequence");
+        mem[..n].copy_from_slice(&rest[..n]);
+        w.advance(n);
+        rest = &rest[n..];
+        i += 1;
+    }
+    if data.is_empty() {
+        // A read returns nothing for an empty pipe: give it a byte to slice away.
+        put(&mut w, b"-");
+    }
+    w.commit();
+    let res = r.try_read().expect("read").expect("data");
+    let buf = res.buffer();
+    f(buf.slice(buf.len() - data.len()..))
+}
+
+pub mod counting_alloc {
+    //! A global allocator that counts the allocations of the thread that asks it to
+    //! ([`count_allocs`]), so a test can prove that code allocates nothing while other tests
+    //! run beside it. A test binary opts in with
+    //! `#[global_allocator] static A: ThreadCounting = ThreadCounting;`.
+
+    use std::alloc::{GlobalAlloc, Layout, System};
+    use std::cell::Cell;
+
+    thread_local! {
+        static COUNTING: Cell<bool> = const { Cell::new(false) };
+        static ALLOCS: Cell<usize> = const { Cell::new(0) };
+    }
+
+    /// The system allocator, counting this thread's allocations while asked to.
+    pub struct ThreadCounting;
+
+    fn count() {
+        // `try_with`: the thread-locals may be gone while the thread exits.
+        let _ = COUNTING.try_with(|c| {
+            if c.get() {
+                let _ = ALLOCS.try_with(|a| a.set(a.get() + 1));
+            }
+        });
+    }
+
+    // SAFETY: forwards every call to the system allocator; it only counts.
+    unsafe impl GlobalAlloc for ThreadCounting {
+        unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+            count();
+            // SAFETY: the caller keeps GlobalAlloc's contract, which System's is.
+            unsafe { System.alloc(layout) }
+        }
+        unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+            // SAFETY: as above.
+            unsafe { System.dealloc(ptr, layout) }
+        }
+        unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
+            count();
+            // SAFETY: as above.
+            unsafe { System.alloc_zeroed(layout) }
+        }
+        unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+            count();
+            // SAFETY: as above.
+            unsafe { System.realloc(ptr, layout, new_size) }
+        }
+    }
+
+    /// Runs `f` and returns what it returned and how many allocations this thread made
+    /// meanwhile (zero unless the test binary installed [`ThreadCounting`]).
+    pub fn count_allocs<R>(f: impl FnOnce() -> R) -> (R, usize) {
+        ALLOCS.with(|a| a.set(0));
+        COUNTING.with(|c| c.set(true));
+        let out = f();
+        COUNTING.with(|c| c.set(false));
+        (out, ALLOCS.with(|a| a.get()))
     }
 }
