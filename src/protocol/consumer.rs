@@ -206,7 +206,13 @@ impl<S: Storage, W: Wakeup> Consumer<S, W> {
     /// Clears the waiting bit this reader set (after a wait ends or is abandoned).
     pub(crate) fn stop_waiting(&mut self) {
         if self.waiting {
-            self.ring.clear(READER_WAITING);
+            // Only we set the bit, and the writer clears it when it commits what we waited
+            // for (and wakes us): then it is clear already, and a load (which sees our own
+            // setting or something later) saves the RMW of the common hand-off. Ordering:
+            // Relaxed; nothing is read on the strength of it.
+            if self.ring.state.load(Ordering::Relaxed) & READER_WAITING != 0 {
+                self.ring.clear(READER_WAITING);
+            }
             self.waiting = false;
         }
     }

@@ -209,6 +209,8 @@ impl<S: Storage, W: Wakeup> Producer<S, W> {
             self.fast,
             fast_flag(self.has_chunk, self.scratch, self.completed, self.waiting)
         );
+        // `limit` may be below `pos` (0 while the fast path is off, or behind a writer in
+        // scratch mode).
         let left = self.limit.saturating_sub(self.pos);
         // Ordering: Relaxed; seeing the bit sends us to the slow path, which acquires it.
         // Not seeing it yet is harmless: the memory handed out lies past everything committed,
