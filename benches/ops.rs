@@ -64,7 +64,8 @@ fn bench_cycles<T: SpinTx, R: SpinRx>(
 }
 
 fn ops(c: &mut Criterion) {
-    bench_cycles(c, "ringpipe", || peers::ringpipe_spinning(CAP));
+    bench_cycles(c, "ringpipe", || peers::ringpipe(CAP, 0));
+    bench_cycles(c, "ringpipe-asymmetric", || peers::ringpipe_spinning(CAP));
     bench_cycles(c, "ringpipe-symmetric", || peers::ringpipe_symmetric(CAP));
     bench_cycles(c, "rtrb", || peers::rtrb(CAP));
     bench_cycles(c, "ringbuf", || peers::ringbuf(CAP));

@@ -93,6 +93,10 @@ fn pingpong(c: &mut Criterion, rec: &mut Recorder) {
     // Spinning.
     rec.variant(c, "spin", "floor-2-cache-lines", pingpong_cachelines);
     rec.variant(c, "spin", "ringpipe", |n, r| {
+        let ((tx1, rx1), (tx2, rx2)) = (peers::ringpipe(CAP, 0), peers::ringpipe(CAP, 0));
+        pingpong_spin((tx1, rx2), (rx1, tx2), n, r)
+    });
+    rec.variant(c, "spin", "ringpipe-asymmetric", |n, r| {
         let ((tx1, rx1), (tx2, rx2)) =
             (peers::ringpipe_spinning(CAP), peers::ringpipe_spinning(CAP));
         pingpong_spin((tx1, rx2), (rx1, tx2), n, r)

@@ -20,8 +20,14 @@ fn spsc_spin(c: &mut Criterion) {
             let bytes = iter_bytes(size);
             g.throughput(Throughput::Bytes(bytes));
             let spec = move |iters: u64| Spec::plain(size, bytes * iters);
-            // Asymmetric wake fences: a busy-polling user's configuration (nobody parks).
+            // Default options (adaptive fences: asymmetric here, since nobody parks).
             g.bench_function(BenchmarkId::new("ringpipe", short(size)), |b| {
+                b.iter_custom(|iters| {
+                    let (tx, rx) = peers::ringpipe(cap, 0);
+                    spin_stream(tx, rx, &spec(iters)).elapsed
+                })
+            });
+            g.bench_function(BenchmarkId::new("ringpipe-asymmetric", short(size)), |b| {
                 b.iter_custom(|iters| {
                     let (tx, rx) = peers::ringpipe_spinning(cap);
                     spin_stream(tx, rx, &spec(iters)).elapsed

@@ -75,6 +75,30 @@ unsafe impl GlobalAlloc for Counting {
 #[global_allocator]
 static GLOBAL: Counting = Counting;
 
+/// How this report was made: the build (the target directory's profile, `lto` for the
+/// whole-program build) and the arguments.
+fn command_line() -> String {
+    let exe = std::env::current_exe().unwrap_or_default();
+    let profile = exe
+        .parent()
+        .and_then(|examples| examples.parent())
+        .and_then(|dir| dir.file_name())
+        .map(|p| p.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "?".into());
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let profile = if profile == "release" {
+        "--release".to_string()
+    } else {
+        format!("--profile {profile}")
+    };
+    let mut cmd = format!("cargo run {profile} --example bench_report");
+    if !args.is_empty() {
+        cmd.push_str(" -- ");
+        cmd.push_str(&args.join(" "));
+    }
+    cmd
+}
+
 fn allocated() -> isize {
     ALLOCATED.load(Ordering::Relaxed)
 }
@@ -207,6 +231,11 @@ impl Opts {
         while let Some(a) = args.next() {
             match a.as_str() {
                 "--quick" => o.quick = true,
+                "--verify" => match args.next().as_deref() {
+                    Some("checksum") => common::verify_by_checksum(true),
+                    Some("pattern") => common::verify_by_checksum(false),
+                    other => panic!("--verify checksum|pattern, not {other:?}"),
+                },
                 "--reps" => o.reps = args.next().and_then(|v| v.parse().ok()).expect("--reps N"),
                 "--only" => {
                     o.only = Some(
@@ -219,7 +248,7 @@ impl Opts {
                 }
                 "-h" | "--help" => {
                     println!(
-                        "usage: bench_report [--quick] [--reps N] [--only spin,blocking,async,pingpong,memory]"
+                        "usage: bench_report [--quick] [--reps N] [--only spin,blocking,async,pingpong,memory] [--verify pattern|checksum]"
                     );
                     std::process::exit(0);
                 }
@@ -289,6 +318,13 @@ fn spin_impls() -> Vec<(&'static str, Runner)> {
     vec![
         (
             "ringpipe",
+            Box::new(|s: &Spec, cap| {
+                let (t, r) = peers::ringpipe(cap, 0);
+                spin_stream(t, r, s)
+            }),
+        ),
+        (
+            "ringpipe-asymmetric",
             Box::new(|s: &Spec, cap| {
                 let (t, r) = peers::ringpipe_spinning(cap);
                 spin_stream(t, r, s)
@@ -580,6 +616,14 @@ fn pingers() -> Vec<(String, &'static str, Pinger)> {
         "spin",
         "ringpipe",
         Box::new(|n| {
+            let ((t1, r1), (t2, r2)) = (peers::ringpipe(CAP, 0), peers::ringpipe(CAP, 0));
+            pingpong_spin((t1, r2), (r1, t2), n, true)
+        }),
+    );
+    add(
+        "spin",
+        "ringpipe-asymmetric",
+        Box::new(|n| {
             let ((t1, r1), (t2, r2)) =
                 (peers::ringpipe_spinning(CAP), peers::ringpipe_spinning(CAP));
             pingpong_spin((t1, r2), (r1, t2), n, true)
@@ -744,11 +788,10 @@ fn latency_md(rows: &[LatRow], trips: usize) -> String {
          A writes 64 bytes into pipe 1; B reads them and writes them back into pipe 2; A reads \
          them. Every byte verified on both sides. The ratio columns are ringpipe ÷ this row, so \
          **below 1.00 means ringpipe is faster** (the group's plain `ringpipe` row is the \
-         reference, with default options: adaptive spinning up to 20 µs, symmetric fences; \
-         `ringpipe+spin` uses `spin_before_park({SPIN})`, which makes its wake fences \
-         asymmetric; `ringpipe-nospin` parks at once (`SpinWait::Never`); in the spin group \
-         `ringpipe` is asymmetric, as a busy-polling user would configure it, and \
-         `ringpipe-symmetric` has the default fences).\n"
+         reference, with default options: adaptive spinning up to 20 µs, adaptive fences \
+         (`WakeFences::Auto`); `ringpipe+spin` uses `spin_before_park({SPIN})`; \
+         `ringpipe-nospin` parks at once (`SpinWait::Never`); in the spin group \
+         `ringpipe-asymmetric` and `ringpipe-symmetric` fix the fences).\n"
     );
     let _ = writeln!(
         s,
@@ -1181,9 +1224,10 @@ fn main() {
     let started = Instant::now();
     let load_start = loadavg();
     eprintln!(
-        "bench_report: {} mode, median of {} runs per cell, load average {load_start}",
+        "bench_report: {} mode, median of {} runs per cell, load average {load_start} ({})",
         if opts.quick { "quick" } else { "full" },
-        opts.reps
+        opts.reps,
+        command_line()
     );
 
     let memcpy = opts.wants("spin").then(|| memcpy_gbps(1 << 20, 2000, 5));
@@ -1195,8 +1239,9 @@ fn main() {
             "spin",
             "Sync streaming, spin-waiting",
             "Two pinned threads busy-polling: ringpipe `try_get_memory`/`advance`/`commit` and \
-             `try_read`/`advance_to`, with `WakeFences::Asymmetric` (nobody parks, so no fence \
-             on publish) and, as `ringpipe-symmetric`, with the default fences; rtrb `write_chunk_uninit`/`read_chunk`; ringbuf \
+             `try_read`/`advance_to` with default options (`ringpipe`; its adaptive fences stay \
+             asymmetric since nobody parks), with `WakeFences::Asymmetric` and with \
+             `WakeFences::Symmetric`; rtrb `write_chunk_uninit`/`read_chunk`; ringbuf \
              `push_slice`/`pop_slice` (its reader copies out); bbqueue `grant_exact`/`read`.",
             "spin",
             spin_impls(),
@@ -1210,9 +1255,8 @@ fn main() {
             "Sync streaming, blocking calls",
             &format!(
                 "Two pinned threads: ringpipe `write_all_blocking`/`read_blocking` (default \
-                 options: adaptive spinning up to 20 µs, symmetric fences; with \
-                 `spin_before_park({SPIN})`, which makes them asymmetric; and, as \
-                 `ringpipe-nospin`, parking at once); OS pipe with F_SETPIPE_SZ = capacity; Unix \
+                 options: adaptive spinning up to 20 µs, adaptive fences; with \
+                 `spin_before_park({SPIN})`; and, as `ringpipe-nospin`, parking at once); OS pipe with F_SETPIPE_SZ = capacity; Unix \
                  socketpair with SO_SNDBUF/SO_RCVBUF = capacity; `write_all`/`read` into a \
                  64 KiB buffer."
             ),
@@ -1263,11 +1307,11 @@ fn main() {
     let mut md = String::new();
     let _ = writeln!(
         md,
-        "# ringpipe benchmark report\n\n`cargo run --release --example bench_report{}` — {} mode, \
+        "# ringpipe benchmark report\n\n`{}` — {} mode, \
          every throughput figure the median of {} runs (interleaved across implementations), \
          volumes of {} per run at 64 B / 1 KiB / 16 KiB writes (spin) and {} (blocking, async); \
          took {:.0} s; load average {load_start} at the start, {} at the end.\n\n## Machine\n\n{}",
-        if opts.quick { " -- --quick" } else { "" },
+        command_line(),
         if opts.quick { "quick" } else { "full" },
         opts.reps,
         [64, 1024, 16384]

@@ -19,7 +19,7 @@ mod ringpipe_adapter;
 pub mod peers;
 
 use std::future::Future;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Barrier};
 use std::thread;
 use std::time::{Duration, Instant};
@@ -164,6 +164,39 @@ pub fn ns_since(base: Instant) -> u64 {
     base.elapsed().as_nanos() as u64
 }
 
+/// Whether the streaming consumers verify by checksum (see [`verify_by_checksum`]).
+static BY_CHECKSUM: AtomicBool = AtomicBool::new(false);
+
+/// How the streaming consumers (not the ping-pongs) verify what they receive from now on:
+/// `false` (the default) compares every byte with the pattern at its position as it arrives
+/// (`memcmp` in pieces of at most 8 KiB); `true` folds every byte, rotated by its stream
+/// position, into a checksum that is compared with the pattern's at the end of the stream,
+/// as an independent measurement of the peers did. Both catch a lost, duplicated or moved
+/// byte (the checksum with high probability); they cost the consumer differently.
+pub fn verify_by_checksum(on: bool) {
+    BY_CHECKSUM.store(on, Ordering::Relaxed);
+}
+
+/// The position-aware checksum of `s` starting at stream position `pos`, folded into `acc`.
+#[inline]
+fn fold(mut acc: u64, s: &[u8], pos: u64) -> u64 {
+    for (i, &b) in s.iter().enumerate() {
+        acc ^= u64::from(b).rotate_left(((pos + i as u64) & 63) as u32);
+    }
+    acc
+}
+
+/// The checksum of the first `total` bytes of the pattern. The pattern's period (251) and the
+/// rotation's (64) repeat together every 16 064 bytes, so whole repeats cancel in pairs.
+fn pattern_checksum(total: u64) -> u64 {
+    const REPEAT: u64 = 251 * 64;
+    let one = (0..REPEAT).fold(0, |acc, p| fold(acc, &[(p % 251) as u8], p));
+    let mut acc = if (total / REPEAT) % 2 == 1 { one } else { 0 };
+    let rest = total % REPEAT;
+    acc = (0..rest).fold(acc, |acc, p| fold(acc, &[(p % 251) as u8], p));
+    acc
+}
+
 /// The consumer's side: verifies every byte at its position and counts them; with stamps,
 /// records the latency of every stamped message.
 pub struct Checker {
@@ -172,6 +205,8 @@ pub struct Checker {
     acc: [u8; 8],
     last_stamp: u64,
     pub latencies_ns: Vec<u64>,
+    /// Some(checksum so far) when verifying by checksum.
+    sum: Option<u64>,
 }
 
 impl Checker {
@@ -182,18 +217,30 @@ impl Checker {
             acc: [0; 8],
             last_stamp: 0,
             latencies_ns: Vec::new(),
+            sum: None,
         }
     }
 
     /// Verifies the next `s.len()` bytes of the stream.
     #[inline]
     pub fn check(&mut self, s: &[u8]) {
-        match self.stamp {
-            None => {
+        match (self.stamp, self.sum) {
+            (None, None) => {
                 verify(s, self.pos);
                 self.pos += s.len() as u64;
             }
-            Some(st) => self.check_stamped(s, st),
+            (None, Some(sum)) => {
+                self.sum = Some(fold(sum, s, self.pos));
+                self.pos += s.len() as u64;
+            }
+            (Some(st), _) => self.check_stamped(s, st),
+        }
+    }
+
+    /// At the end of the stream: a checksum must match the pattern's.
+    pub fn finish(&self) {
+        if let Some(sum) = self.sum {
+            assert_eq!(sum, pattern_checksum(self.pos), "stream checksum");
         }
     }
 
@@ -273,7 +320,11 @@ impl Spec {
                 "stamp period must be a multiple of the write size"
             );
         }
-        Checker::new(self.stamp)
+        let mut chk = Checker::new(self.stamp);
+        if self.stamp.is_none() && BY_CHECKSUM.load(Ordering::Relaxed) {
+            chk.sum = Some(0);
+        }
+        chk
     }
 
     #[inline]
@@ -384,6 +435,7 @@ pub fn spin_stream<T: SpinTx, R: SpinRx>(mut tx: T, mut rx: R, spec: &Spec) -> R
             }
             let t1 = Instant::now();
             assert_eq!(chk.pos, spec.total, "byte count");
+            chk.finish();
             (t1, chk.latencies_ns)
         });
         let t0 = p.join().expect("producer panicked");
@@ -424,6 +476,7 @@ pub fn blocking_stream<T: BlockTx, R: BlockRx>(mut tx: T, mut rx: R, spec: &Spec
             }
             let t1 = Instant::now();
             assert_eq!(chk.pos, spec.total, "byte count");
+            chk.finish();
             (t1, chk.latencies_ns)
         });
         let t0 = p.join().expect("producer panicked");
@@ -493,6 +546,7 @@ async fn consume_async<R: AsyncRx>(mut rx: R, spec: Spec) -> (Instant, Vec<u64>)
     }
     let t1 = Instant::now();
     assert_eq!(chk.pos, spec.total, "byte count");
+    chk.finish();
     (t1, chk.latencies_ns)
 }
 

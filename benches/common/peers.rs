@@ -21,7 +21,7 @@ use std::mem::MaybeUninit;
 /// pause threshold is the capacity too, so the writer pauses only when the ring is full and
 /// resumes when half of it is free; `spin > 0` re-checks that many times before parking
 /// (blocking and async), `spin == 0` keeps the default adaptive spinning. The wake fences are
-/// the default (`Auto`: asymmetric when `spin > 0`).
+/// the default (`Auto`: asymmetric while nobody parks, symmetric while the sides park).
 pub fn ringpipe_options(cap: usize, spin: u32) -> ringpipe::PipeOptions {
     ringpipe_options_with(cap, spin, ringpipe::WakeFences::Auto)
 }
@@ -57,7 +57,7 @@ pub fn ringpipe(cap: usize, spin: u32) -> (RpTx, RpRx) {
     ringpipe_with(ringpipe_options(cap, spin))
 }
 
-/// A ringpipe of `cap` bytes whose waits park at once (`SpinWait::Never`, symmetric fences).
+/// A ringpipe of `cap` bytes whose waits park at once (`SpinWait::Never`, default fences).
 pub fn ringpipe_nospin(cap: usize) -> (RpTx, RpRx) {
     ringpipe_with(
         cell_builder(cap)
@@ -67,8 +67,8 @@ pub fn ringpipe_nospin(cap: usize) -> (RpTx, RpRx) {
     )
 }
 
-/// A ringpipe configured as a user who busy-polls it (`try_*` loops) would: asymmetric wake
-/// fences, since nobody parks (see `ringpipe::WakeFences`).
+/// A ringpipe with asymmetric wake fences always (`WakeFences::Asymmetric`): what a user who
+/// busy-polls it (`try_*` loops) had to ask for before `Auto` switched by itself.
 pub fn ringpipe_spinning(cap: usize) -> (RpTx, RpRx) {
     ringpipe_with(ringpipe_options_with(
         cap,
