@@ -245,6 +245,16 @@ mod protocol;
 mod sync;
 
 pub use error::{AdvanceError, CompletionError, ReadError, ResetError, WriteError};
+#[cfg(feature = "tokio")]
+pub use io::{
+    copy_from_async_read, copy_to_async_write, drain_to_async_write, fill_from_async_read,
+};
+pub use io::{
+    copy_from_reader, copy_to, copy_to_blocking, copy_to_writer, drain_to_writer, duplex,
+    duplex_pair, fill_from_reader, pipe_from_reader, pipe_to_writer, DuplexEnd, MAX_IO_SLICES,
+};
+#[cfg(feature = "bytes")]
+pub use io::{read_buf, read_buf_blocking, SequenceBuf, WriterBufMut};
 pub use io::{
     Frame, FrameDecoder, FrameError, FrameFormatError, FrameGuard, FrameReader, FrameWriter,
     LengthDelimited, LengthDelimitedBuilder, LineDecoder, SequenceReader, DEFAULT_MAX_FRAME_LENGTH,
