@@ -216,12 +216,10 @@ pub fn drain_to_writer<W: Write>(mut reader: PipeReader, mut sink: W) -> io::Res
 /// was written (or at the sink's error); join it for what [`drain_to_writer`] returned.
 ///
 /// ```
-/// use std::io::Write;
-///
-/// let (mut writer, drain) = ringpipe::pipe_to_writer(Vec::new(), Default::default());
-/// writer.write_all(b"to a vector").unwrap();
+/// let (mut writer, drain) = ringpipe::pipe_to_writer(std::io::sink(), Default::default());
+/// writer.write_all_blocking(b"to a sink").unwrap();
 /// drop(writer); // completes it: the drain ends
-/// assert_eq!(drain.join().unwrap().unwrap(), 11);
+/// assert_eq!(drain.join().unwrap().unwrap(), 9);
 /// ```
 pub fn pipe_to_writer<W: Write + Send + 'static>(
     sink: W,
