@@ -11,6 +11,8 @@
 //! * a write copies into the writer's memory (waiting for room, as a socket's send buffer
 //!   does) and commits, so the reader sees it without a flush (as with tokio's
 //!   `DuplexStream`); `flush` is the pipe's flush: it waits while backpressure holds;
+//! * a read that ends on a cancel returns the data there is, if any (the cancel is spent), else
+//!   `Interrupted`;
 //! * an empty buffer reads or writes `Ok(0)` at once. For a read that is not the end of the
 //!   stream: only a read into a non-empty buffer returning `Ok(0)` is.
 
