@@ -143,6 +143,71 @@
 //! assert_eq!(frames.read_frame_blocking(|f| f.len()).unwrap(), None); // a clean end
 //! ```
 //!
+//! # I/O traits, duplex pipes, stream adapters
+//!
+//! * [`duplex`] / [`duplex_pair`] (.NET `IDuplexPipe` and a connection pair) give two
+//!   [`DuplexEnd`]s, each an [`input`](DuplexEnd::input) (the reader of what the other end
+//!   writes) and an [`output`](DuplexEnd::output); [`into_parts`](DuplexEnd::into_parts) /
+//!   [`from_parts`](DuplexEnd::from_parts) split and join them, and dropping an end completes
+//!   both of its halves.
+//! * [`PipeReader`], [`PipeWriter`] and [`DuplexEnd`] implement `std::io::Read`, `BufRead` and
+//!   `Write` (blocking), and with the features below tokio's and futures-io's `AsyncRead`,
+//!   `AsyncBufRead` and `AsyncWrite`: a duplex end stands in for tokio's `DuplexStream`.
+//!   A read copies what the buffer holds of the unconsumed bytes (across chunks) and consumes
+//!   exactly that; `fill_buf` hands out the first chunk of the unconsumed bytes and consumes
+//!   and examines nothing, `consume(n)` consumes `n` (and panics past the data read: a bug that
+//!   would lose bytes), so after a partial `consume` the next `fill_buf` returns the rest at
+//!   once. A write copies what fits in the writer's memory, waiting for room only when the
+//!   pipe is full, and commits it (the reader sees it without a flush, as with `DuplexStream`);
+//!   `flush` is the pipe's flush (it waits while backpressure holds); tokio's `poll_shutdown`
+//!   and futures-io's `poll_close` flush, then complete the writer. An empty buffer reads or
+//!   writes `Ok(0)` at once: only a read into a non-empty buffer returning `Ok(0)` is the end of
+//!   the stream. A pending poll leaves the half registered as waiting until its next call;
+//!   dropping the future that polled it leaves the pipe usable.
+//! * On a half, the inherent [`PipeReader::read`], [`PipeWriter::flush`] and
+//!   [`PipeWriter::write_all`] (the pipe's futures) take precedence over the traits' methods of
+//!   the same names: call those as `Read::read(&mut reader, buf)`,
+//!   `AsyncWriteExt::flush(&mut writer)`, ..., or through a [`DuplexEnd`], which has no such
+//!   methods of its own.
+//! * The pipe's errors become [`std::io::Error`]s (`From`, and [`ReadError::io_kind`] /
+//!   [`WriteError::io_kind`]); the pipe's error is the payload (`get_ref` downcasts to it), so
+//!   the peer's error is the [`source`](std::error::Error::source):
+//!
+//! | the pipe says | the I/O traits say | why |
+//! |---|---|---|
+//! | the writer completed ([`ReadResult::is_completed`], no bytes left) | `Ok(0)` from a read, an empty `fill_buf` | the end of the stream |
+//! | [`ReadError::WriterFailed`] | the kind of the writer's error if it is an `io::Error` (a stream adapter's source failed), else `Other`; the error is the source | the peer failed; its reason survives the pipe |
+//! | [`ReadError::ReaderCompleted`] | `NotConnected` | reading after this end was completed |
+//! | [`ReadError::WouldDeadlock`], [`WriteError::WouldDeadlock`] | `Other` | `Deadlock` is stable only since Rust 1.83 (after the MSRV); `WouldBlock` would make callers retry forever |
+//! | [`ReadError::MinimumTooLarge`], [`WriteError::TooLarge`] | `InvalidInput` | (not reached through the traits) |
+//! | the reader completed ([`FlushResult::is_completed`]), [`WriteError::ReaderFailed`] | `BrokenPipe` (with the reader's error as the source) | writing to a closed socket |
+//! | [`WriteError::WriterCompleted`] | `BrokenPipe` | as a socket after `shutdown(Write)` and tokio's `DuplexStream` after `shutdown` |
+//! | [`WriteError::Full`] | `WouldBlock` | (not reached through the traits, which wait for room) |
+//! | a canceled read or flush ([`PipeCanceller`]), [`WriteError::Canceled`] | `Interrupted` | the wait was interrupted; std's `read_exact`, `read_to_end`, `write_all` and `io::copy` retry it, so a cancel ends only a single `read`/`write`/`flush` call |
+//!
+//! * Stream adapters (.NET `PipeReader.Create(Stream)`, `PipeWriter.Create(Stream)`,
+//!   `CopyToAsync`): [`copy_from_reader`] / [`fill_from_reader`] / [`pipe_from_reader`] feed a
+//!   pipe from a `Read`, reading straight into the writer's memory and flushing after every
+//!   read, and complete the writer at the source's end or with its error (the owning forms);
+//!   [`copy_to_writer`] / [`drain_to_writer`] / [`pipe_to_writer`] drain a pipe into a `Write`
+//!   with `write_vectored` over up to [`MAX_IO_SLICES`] of the read's chunks, consuming what
+//!   was written; [`copy_to`] / [`copy_to_blocking`] copy a pipe into another. The tokio forms
+//!   (`copy_from_async_read`, `fill_from_async_read`, `copy_to_async_write`,
+//!   `drain_to_async_write`) take `AsyncRead`/`AsyncWrite`.
+//! * With `bytes`: `WriterBufMut` is the writer's granted memory as a `BufMut` (advancing the
+//!   writer), `SequenceBuf` a read's bytes as a `Buf`, and `read_buf` hands one to a closure and
+//!   advances the reader to where the closure left it.
+//!
+//! # Feature flags
+//!
+//! None is on by default; the std I/O traits, duplex ends and blocking adapters need none.
+//!
+//! | feature | adds |
+//! |---|---|
+//! | `tokio` | tokio's `AsyncRead`, `AsyncBufRead`, `AsyncWrite` for [`PipeReader`], [`PipeWriter`], [`DuplexEnd`]; the async stream adapters `copy_from_async_read`, `fill_from_async_read`, `copy_to_async_write`, `drain_to_async_write` (tokio with no features of its own) |
+//! | `futures-io` | futures-io's `AsyncRead`, `AsyncBufRead`, `AsyncWrite` for the same types |
+//! | `bytes` | `WriterBufMut` (`BufMut`), `SequenceBuf` (`Buf`), `read_buf`, `read_buf_blocking` |
+//!
 //! # .NET → ringpipe
 //!
 //! | .NET | ringpipe | notes |
@@ -176,7 +241,13 @@
 //! | `CancellationToken` arguments | drop the future | Rust futures are cancelled by dropping them; the pipe stays consistent |
 //! | awaiting one `ValueTask` twice, `GetResult` before completion | impossible | futures are polled by one owner; results come from `poll` |
 //! | "Reading is already in progress" | impossible | a [`ReadResult`] borrows the reader mutably; a second read does not compile |
-//! | `IDuplexPipe`, `PipeReader.Create(Stream)`, `AsStream`, `CopyToAsync` | not yet | later issues (duplex and I/O) |
+//! | `IDuplexPipe`, `DuplexPipe.CreateConnectionPair` | [`DuplexEnd`] ([`input`](DuplexEnd::input), [`output`](DuplexEnd::output)), [`duplex`], [`duplex_pair`] | dropping an end completes both halves |
+//! | `PipeReader.Create(Stream)` | [`pipe_from_reader`] (a thread), [`fill_from_reader`]; `fill_from_async_read` (feature `tokio`) | reads straight into the writer's memory; the source's error completes the writer |
+//! | `PipeWriter.Create(Stream)` | [`pipe_to_writer`] (a thread), [`drain_to_writer`]; `drain_to_async_write` | writes from the read's chunks with `write_vectored` |
+//! | `PipeReader.AsStream()` / `PipeWriter.AsStream()` | the halves themselves | they implement `Read`/`BufRead`/`Write`, and tokio's or futures-io's traits with those features; drop = dispose |
+//! | `Stream.CopyToAsync(PipeWriter)` | [`copy_from_reader`], `copy_from_async_read` | does not complete the writer |
+//! | `PipeReader.CopyToAsync(Stream)` | [`copy_to_writer`], `copy_to_async_write` | consumes what the sink took, even when it then fails |
+//! | `PipeReader.CopyToAsync(PipeWriter)` | [`copy_to`], [`copy_to_blocking`] | stops when the destination's reader completes |
 //!
 //! Remaining differences a .NET user could trip on:
 //!
@@ -199,7 +270,8 @@
 //! * **The capacity is a hard bound** and `get_memory` waits for room (see *Capacity*), so
 //!   `WouldDeadlock` exists: .NET's pipe grows instead.
 //! * **Futures are named** `ReadFuture`, `FlushFuture`, … in [`future`] (none of them is
-//!   `std::io::Read`), and dropping one is how a wait is cancelled.
+//!   `std::io::Read`: the halves implement that too, see *I/O traits*), and dropping one is how a wait
+//!   is cancelled.
 //!
 //! # Capacity
 //!
@@ -234,9 +306,10 @@
 // * `protocol`: the ring protocol, generic over where the bytes live and how a side is woken;
 // * `pipe`: the in-process pipe: pooled chunks, wakers and parked threads, the two halves;
 // * `sync`: the only place that names the synchronisation primitives (std or loom);
-// * `io`: parsing and framing over a pipe (`SequenceReader`, length-prefixed frames, lines);
+// * `io`: parsing and framing over a pipe (`SequenceReader`, length-prefixed frames, lines), and
+//   the pipe among Rust's I/O (duplex ends, the I/O traits, bytes, stream adapters);
 // * `error`: the errors of every operation.
-// Planned as their issues add them: the I/O traits and sockets in `io`, `ipc`
+// Planned as their issues add them: sockets in `io`, `ipc`
 // (named and anonymous pipes between processes), `shm` (the ring in shared memory).
 mod error;
 mod io;
@@ -245,6 +318,16 @@ mod protocol;
 mod sync;
 
 pub use error::{AdvanceError, CompletionError, ReadError, ResetError, WriteError};
+#[cfg(feature = "tokio")]
+pub use io::{
+    copy_from_async_read, copy_to_async_write, drain_to_async_write, fill_from_async_read,
+};
+pub use io::{
+    copy_from_reader, copy_to, copy_to_blocking, copy_to_writer, drain_to_writer, duplex,
+    duplex_pair, fill_from_reader, pipe_from_reader, pipe_to_writer, DuplexEnd, MAX_IO_SLICES,
+};
+#[cfg(feature = "bytes")]
+pub use io::{read_buf, read_buf_blocking, SequenceBuf, WriterBufMut};
 pub use io::{
     Frame, FrameDecoder, FrameError, FrameFormatError, FrameGuard, FrameReader, FrameWriter,
     LengthDelimited, LengthDelimitedBuilder, LineDecoder, SequenceReader, DEFAULT_MAX_FRAME_LENGTH,

@@ -260,6 +260,20 @@ impl PipeReader {
         Err(self.advance_error(consumed, examined))
     }
 
+    /// Consumes `n` more bytes and examines no further than that: `advance_to` with both
+    /// positions `n` bytes past the consumed position (the I/O traits' `consume`, which hand out
+    /// bytes without positions).
+    ///
+    /// # Errors
+    /// As [`advance_to`](Self::advance_to): [`AdvanceError::BeyondEnd`] past the data read so far.
+    pub(crate) fn consume_bytes(&mut self, n: usize) -> Result<(), AdvanceError> {
+        let to = Position {
+            pos: self.c.consumed().saturating_add(n as u64),
+            tag: self.tag,
+        };
+        self.advance_to(to, to)
+    }
+
     /// `advance_to(consumed, consumed)`.
     ///
     /// # Errors

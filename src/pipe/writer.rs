@@ -185,6 +185,12 @@ impl PipeWriter {
         self.p.stop_waiting();
     }
 
+    /// The length of [`granted_memory`](Self::granted_memory), without borrowing it.
+    #[cfg(feature = "bytes")]
+    pub(crate) fn granted_len(&self) -> usize {
+        self.p.granted()
+    }
+
     /// Marks `n` bytes of the memory from the last `get_memory` as written. They become
     /// visible to the reader at the next commit, flush or completion. `advance(0)` is legal.
     /// After the reader completed, advanced bytes are dropped.

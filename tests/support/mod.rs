@@ -4,7 +4,7 @@
 //! pool, writing and reading shortcuts, a detached copy of a read result, a typed error to
 //! check identity, a hang guard, the wake fences a test run asks for, a sequence over chunks
 //! filled to chosen lengths ([`with_sequence`]) and a per-thread allocation counter
-//! ([`counting_alloc`]). [`rng`]: the stream
+//! ([`counting_alloc`]), and unique temporary file paths ([`TempPath`]). [`rng`]: the stream
 //! hash and a small PRNG. [`exec`]: minimal executors and a spin-loop backoff.
 #![allow(dead_code)]
 
@@ -310,5 +310,25 @@ pub mod counting_alloc {
         let out = f();
         COUNTING.with(|c| c.set(false));
         (out, ALLOCS.with(|a| a.get()))
+    }
+}
+
+/// A file path under the system's temporary directory, unique to this process and call, and
+/// removed (if it exists) when dropped: real files for the stream adapter tests.
+pub struct TempPath(pub std::path::PathBuf);
+
+impl TempPath {
+    /// A fresh path whose file name contains `name`.
+    pub fn new(name: &str) -> TempPath {
+        static NEXT: AtomicUsize = AtomicUsize::new(0);
+        let n = NEXT.fetch_add(1, Ordering::Relaxed);
+        let file = format!("ringpipe-{}-{n}-{name}", std::process::id());
+        TempPath(std::env::temp_dir().join(file))
+    }
+}
+
+impl Drop for TempPath {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
     }
 }
