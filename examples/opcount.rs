@@ -15,12 +15,22 @@
 //!
 //! Implementations: `ringpipe` (default options: `WakeFences::Auto`, asymmetric here since
 //! nobody parks), `ringpipe-symmetric`, `rtrb`.
+//!
+//! `async-ringpipe`, `async-duplex` (tokio's `io::duplex`) and `async-ringbuf` (async-ringbuf)
+//! count a 64-byte async round trip instead (`benches/common`'s ping-pong with both tasks on
+//! one `current_thread` runtime, default options): each trip is two hand-offs between tasks
+//! of one thread (every instruction of the runtime counts too).
 //! (Measured: ringpipe 416 at 72145f5, 374 once reads stopped giving chunks back, 196 with the
 //! per-operation calls `#[inline]`, 187 with the grant fast path testing one flag, 182 at
 //! b7d9366; then, default options: 158 with the adaptive fence mode and the reader's chunk end
 //! kept, 134 with the writer's positions (`limit`, `grant_end`, `chunk_pos`) and the common
 //! `advance_to` apart; rtrb 92.)
 
+#[path = "../benches/common/mod.rs"]
+#[allow(dead_code)]
+mod common;
+
+use common::{peers, pingpong_async, AsyncMode};
 use std::hint::black_box;
 
 const MSG: [u8; 64] = [7; 64];
@@ -73,6 +83,19 @@ fn rtrb_cycles(n: usize) -> u64 {
     sum
 }
 
+/// `n` async round trips of 64 bytes through two pipes made by `make`, both tasks on one
+/// `current_thread` runtime; returns what `ringpipe_cycles` would for `n` cycles.
+fn async_trips<T, R>(make: impl Fn() -> (T, R), n: usize) -> u64
+where
+    T: common::AsyncTx,
+    R: common::AsyncRx,
+{
+    let (t1, r1) = make();
+    let (t2, r2) = make();
+    let done = pingpong_async(AsyncMode::Single, (t1, r2), (r1, t2), n, false);
+    done.trips as u64 * (7 + 64)
+}
+
 fn main() {
     let mut args = std::env::args().skip(1);
     let which = args.next().unwrap_or_else(|| "ringpipe".into());
@@ -81,12 +104,15 @@ fn main() {
         .map(|v| v.parse().expect("a cycle count"))
         .unwrap_or(100_000);
     let sum = match which.as_str() {
+        "async-ringpipe" => async_trips(|| peers::ringpipe(64 << 10, 0), n),
+        "async-duplex" => async_trips(|| peers::duplex(64 << 10), n),
+        "async-ringbuf" => async_trips(|| peers::async_ringbuf(64 << 10), n),
         "ringpipe" => ringpipe_cycles(ringpipe::WakeFences::Auto, n),
         "ringpipe-symmetric" => ringpipe_cycles(ringpipe::WakeFences::Symmetric, n),
         "rtrb" => rtrb_cycles(n),
         other => {
             eprintln!(
-                "usage: opcount [ringpipe|ringpipe-symmetric|rtrb] [cycles]  (got {other:?})"
+                "usage: opcount [ringpipe|ringpipe-symmetric|rtrb|async-ringpipe|async-duplex|async-ringbuf] [cycles]  (got {other:?})"
             );
             std::process::exit(2);
         }
