@@ -5,8 +5,8 @@
 //! size, latency percentiles), and prints the tables.
 //!
 //! ```sh
-//! cargo run --release --example bench_report              # full: about 6 to 8 minutes on 2 cores
-//! cargo run --release --example bench_report -- --quick   # under a minute
+//! cargo run --profile lto --example bench_report          # full: about 5 to 8 minutes on 2 cores
+//! cargo run --profile lto --example bench_report -- --quick   # under a minute (--release works too)
 //! cargo run --release --example bench_report -- --only spin,memory --reps 3
 //! ```
 //!

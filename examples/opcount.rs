@@ -27,7 +27,6 @@
 //! `advance_to` apart; rtrb 92.)
 
 #[path = "../benches/common/mod.rs"]
-#[allow(dead_code)]
 mod common;
 
 use common::{peers, pingpong_async, AsyncMode};

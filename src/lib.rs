@@ -21,10 +21,10 @@
 //! holds at most the writer's current chunk, and steady-state streaming allocates nothing.
 //! Writer commit and reader advance are wait-free (no locks, no retry loops); each side caches
 //! the other's cursors and re-reads them only when it must. Who pays for "a parked side is
-//! never missed" is a per-pipe choice ([`WakeFences`]): a fence on every publish (symmetric),
-//! or none on the publish path and a `membarrier(2)` on every park (asymmetric, Linux; the
-//! default for pipes that spin a [fixed number of times](PipeOptionsBuilder::spin_before_park)
-//! before parking).
+//! never missed" ([`WakeFences`]): by default each pipe switches between no fence on the
+//! publish path with a `membarrier(2)` per park (asymmetric, Linux) while its sides do not
+//! park, and a fence per publish with cheap parks (symmetric) while they do; either can be
+//! fixed instead.
 //!
 //! Every wait comes three ways over the same core: **async** (plain futures woken through an
 //! atomic waker slot, [atomic-waker](https://docs.rs/atomic-waker)'s algorithm, any executor,

@@ -2,8 +2,8 @@
 //! the reader's side of the stall and deadlock verdicts.
 
 use super::{
-    Ring, Side, Storage, Wakeup, EXAMINED_BACK, QUIET_PUBLISHES, READER_WAITING, READ_CANCELED,
-    STALLED, SYM_FENCES, WRITER_COMPLETED, WRITER_FAILED, WRITER_WAITING, WRITER_WAITING_SPACE,
+    Quiet, Ring, Side, Storage, Wakeup, EXAMINED_BACK, READER_WAITING, READ_CANCELED, STALLED,
+    SYM_FENCES, WRITER_COMPLETED, WRITER_FAILED, WRITER_WAITING, WRITER_WAITING_SPACE,
 };
 use crate::error::{AdvanceError, CompletionError, ReadError};
 use crate::sync::{Arc, Ordering};
@@ -49,8 +49,9 @@ pub(crate) struct Consumer<S, W: Wakeup> {
     waiting: bool,
     /// How this reader's spins before parking went.
     spin: W::SpinState,
-    /// Quiet publishes left before the ring goes back to asymmetric fences ("Fence modes").
-    quiet: u32,
+    /// This side's run of quiet publishes before the ring goes back to asymmetric fences
+    /// ("Fence modes").
+    quiet: Quiet,
 }
 
 impl<S: Storage, W: Wakeup> Consumer<S, W> {
@@ -66,7 +67,7 @@ impl<S: Storage, W: Wakeup> Consumer<S, W> {
             completed: false,
             waiting: false,
             spin: W::SpinState::default(),
-            quiet: QUIET_PUBLISHES,
+            quiet: Quiet::new(),
         }
     }
 
@@ -206,13 +207,7 @@ impl<S: Storage, W: Wakeup> Consumer<S, W> {
     /// Clears the waiting bit this reader set (after a wait ends or is abandoned).
     pub(crate) fn stop_waiting(&mut self) {
         if self.waiting {
-            // Only we set the bit, and the writer clears it when it commits what we waited
-            // for (and wakes us): then it is clear already, and a load (which sees our own
-            // setting or something later) saves the RMW of the common hand-off. Ordering:
-            // Relaxed; nothing is read on the strength of it.
-            if self.ring.state.load(Ordering::Relaxed) & READER_WAITING != 0 {
-                self.ring.clear(READER_WAITING);
-            }
+            self.ring.clear(READER_WAITING);
             self.waiting = false;
         }
     }
@@ -280,7 +275,8 @@ impl<S: Storage, W: Wakeup> Consumer<S, W> {
             .wait_pos
             .store(self.wait_pos(need), Ordering::Release);
         // W1 (heavy half): our WAITING bit vs the writer's tail store.
-        let old = ring.announce_wait(Side::Reader, cx, READER_WAITING, &mut self.quiet);
+        let old = ring.announce_wait(Side::Reader, cx, READER_WAITING);
+        self.quiet.restart(self.head);
         self.waiting = true;
         let s = ring.state();
         let t = ring.tail();
@@ -476,7 +472,7 @@ impl<S: Storage, W: Wakeup> Consumer<S, W> {
         let ring = &*self.ring;
         // W1 (light half): our head/examined/released stores vs the writer's WAITING bits.
         // Acquire (in `state`), pairs with the writer's RMW that set its WAITING bits (needs).
-        let s = ring.state_after_publish(Side::Reader, &mut self.quiet);
+        let s = ring.state_after_publish(Side::Reader, &mut self.quiet, self.head);
         if s & (STALLED | WRITER_WAITING) == 0 {
             return;
         }

@@ -94,11 +94,11 @@
 //!
 //! A ring's [`FencePolicy`] says which modes it may be in. An `Adaptive` ring starts
 //! asymmetric; a side that parks sets the bit in the same RMW that sets its `*_WAITING` bit
-//! (so a ring whose sides park goes symmetric), and a publisher that has fenced
-//! `QUIET_PUBLISHES` times in a row without seeing the other side wait or waiting itself
-//! clears it (so a ring whose sides stop parking goes back). Like the ski-rental rule, this
-//! spends at most about one `membarrier` worth of fences before it switches back, and pays at
-//! most one `membarrier` per switch.
+//! (so a ring whose sides park goes symmetric), and a publisher that has fenced a run of
+//! publishes in a row without seeing the other side wait or waiting itself clears it (so a
+//! ring whose sides stop parking goes back). The run is at least about one `membarrier` worth
+//! of fences, like the ski-rental rule, and grows while the switches back are undone soon
+//! after (a `membarrier` each): see `quiet.rs`.
 //!
 //! Why the switches lose no wake-up. A publisher stores its cursor, issues the light half,
 //! loads `state` and, if the bit is set there, issues `fence(SeqCst)` and loads `state` again
@@ -119,12 +119,12 @@
 //!
 //! Clearing the bit is an RMW too, so a publisher that sees the bit clear reads a value that
 //! comes after the clear, and any parker whose RMW came before the clear (and saw the bit set)
-//! has its `*_WAITING` bit in that value. loom checks the switches with
-//! `QUIET_PUBLISHES = 2` and the asymmetric halves emulated by what `membarrier` guarantees
-//! (`sync::fences`).
+//! has its `*_WAITING` bit in that value. loom checks the switches with runs of 2 publishes
+//! and the asymmetric halves emulated by what `membarrier` guarantees (`sync::fences`).
 
 mod consumer;
 mod producer;
+mod quiet;
 mod storage;
 mod wakeup;
 
@@ -166,10 +166,7 @@ const EXAMINED_BACK: u32 = 1 << 10;
 /// The ring is in symmetric fence mode (see "Fence modes").
 const SYM_FENCES: u32 = 1 << 11;
 
-/// How many publishes in a row with a full fence and no waiting side switch an `Adaptive`
-/// ring back to asymmetric fences: about the cost of one `membarrier` (6–12 µs when the other
-/// side runs) in fences (10–20 ns each). Small under loom, so that the models switch back.
-const QUIET_PUBLISHES: u32 = if cfg!(loom) { 2 } else { 1024 };
+use quiet::Quiet;
 
 /// Which fence modes a ring may be in (see "Fence modes"); decided when it is created.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -467,9 +464,9 @@ impl<S: Storage, W: Wakeup> Ring<S, W> {
     /// Announces that `side` waits (W1, heavy half): registers with the wake-up, sets `bits`
     /// in `state` (RMW; on an adaptive ring, the symmetric mode bit with them), then the heavy
     /// half of the mode the RMW found (see "Fence modes", cases 1–3). Returns `state` before
-    /// the RMW. The caller re-checks what it waits for afterwards, and restarts its count of
-    /// quiet publishes (`quiet`).
-    fn announce_wait(&self, side: Side, cx: &mut Context<'_>, bits: u32, quiet: &mut u32) -> u32 {
+    /// the RMW. The caller re-checks what it waits for afterwards, and restarts its run of
+    /// quiet publishes.
+    fn announce_wait(&self, side: Side, cx: &mut Context<'_>, bits: u32) -> u32 {
         self.wakeup.register(side, self.words(side), cx);
         let set = if self.fences == FencePolicy::Adaptive {
             bits | SYM_FENCES
@@ -486,42 +483,36 @@ impl<S: Storage, W: Wakeup> Ring<S, W> {
         } else {
             self.wakeup.fence_heavy(side);
         }
-        *quiet = QUIET_PUBLISHES;
         old
     }
 
     /// W1 and R1, publisher's half, right after `side` stored a cursor (or sealed a slot) that
     /// the other side may be parked on: the fence half of the ring's mode, then `state`
     /// (Acquire, pairs with the parker's RMW) for the caller to decide on. `quiet` is the
-    /// caller's count of quiet publishes.
+    /// caller's run of quiet publishes, `pos` its position (written or consumed).
     #[inline]
-    fn state_after_publish(&self, side: Side, quiet: &mut u32) -> u32 {
+    fn state_after_publish(&self, side: Side, quiet: &mut Quiet, pos: u64) -> u32 {
         self.wakeup.fence_light(side.other());
         let s = self.state();
         if s & SYM_FENCES == 0 {
             return s;
         }
-        self.state_after_full_fence(side, quiet)
+        self.state_after_full_fence(side, quiet, pos)
     }
 
     /// The symmetric mode of [`state_after_publish`](Self::state_after_publish): a full fence
     /// and `state` again; on an adaptive ring, counts the publishes in a row that find the
-    /// other side not waiting and switches to asymmetric after `QUIET_PUBLISHES` of them.
-    fn state_after_full_fence(&self, side: Side, quiet: &mut u32) -> u32 {
+    /// other side not waiting and switches to asymmetric after a run of them (`quiet.rs`).
+    fn state_after_full_fence(&self, side: Side, quiet: &mut Quiet, pos: u64) -> u32 {
         // Ordering: SeqCst, the publisher's half of the symmetric pair.
         fence(Ordering::SeqCst);
         let s = self.state();
-        if self.fences == FencePolicy::Adaptive {
-            if s & waiting_bit(side.other()) != 0 {
-                *quiet = QUIET_PUBLISHES;
-            } else if *quiet <= 1 {
-                *quiet = QUIET_PUBLISHES;
-                // Ordering: AcqRel, as every RMW on `state`; an RMW, so that a parker whose
-                // RMW came first is seen by whoever sees the bit clear ("Fence modes").
-                self.state.fetch_and(!SYM_FENCES, Ordering::AcqRel);
-            } else {
-                *quiet -= 1;
-            }
+        if self.fences == FencePolicy::Adaptive
+            && quiet.publish(pos, s & waiting_bit(side.other()) != 0)
+        {
+            // Ordering: AcqRel, as every RMW on `state`; an RMW, so that a parker whose RMW
+            // came first is seen by whoever sees the bit clear ("Fence modes").
+            self.state.fetch_and(!SYM_FENCES, Ordering::AcqRel);
         }
         s
     }
@@ -703,7 +694,7 @@ fn failed_bit(side: Side) -> u32 {
 #[cfg(all(test, not(loom)))]
 mod fence_mode_tests {
     //! The fence-mode switches of "Fence modes", watched through the `SYM_FENCES` bit: a park
-    //! switches an adaptive ring to symmetric, `QUIET_PUBLISHES` publishes that find nobody
+    //! switches an adaptive ring to symmetric, `quiet::MIN_QUIET` publishes that find nobody
     //! waiting switch it back, a publish that finds the other side parked restarts the count;
     //! the fixed policies never switch. (That no wake-up is lost across the switches is for
     //! loom, `loom-tests/tests/fence_modes.rs`, and the stress suite.)
@@ -774,7 +765,7 @@ mod fence_mode_tests {
         }
         let (mut p, mut c) = ring(FencePolicy::Adaptive);
         assert!(!symmetric(&c), "an adaptive ring starts asymmetric");
-        for _ in 0..3 * QUIET_PUBLISHES {
+        for _ in 0..3 * quiet::MIN_QUIET {
             publish(&mut p);
             consume(&mut c);
         }
@@ -784,10 +775,10 @@ mod fence_mode_tests {
         assert!(symmetric(&c), "a park switches to symmetric");
         // The commit that satisfies the parked reader saw it waiting: the writer's count
         // restarts there, the reader's restarted at its park. Each side counts its own
-        // publishes; the first to count QUIET_PUBLISHES quiet ones switches back: here the
+        // publishes; the first to count quiet::MIN_QUIET quiet ones switches back: here the
         // reader, whose advances come first.
         publish(&mut p);
-        for i in 0..QUIET_PUBLISHES - 1 {
+        for i in 0..quiet::MIN_QUIET - 1 {
             consume(&mut c);
             publish(&mut p);
             assert!(symmetric(&c), "still symmetric after {i} quiet publishes");
@@ -795,17 +786,18 @@ mod fence_mode_tests {
         consume(&mut c);
         assert!(
             !symmetric(&c),
-            "back to asymmetric after {QUIET_PUBLISHES} quiet publishes"
+            "back to asymmetric after {} quiet publishes",
+            quiet::MIN_QUIET
         );
 
         // A park in the middle of a quiet run restarts it.
         park_reader(&mut c);
-        for _ in 0..QUIET_PUBLISHES / 2 {
+        for _ in 0..quiet::MIN_QUIET / 2 {
             publish(&mut p);
             consume(&mut c);
         }
         park_reader(&mut c);
-        for _ in 0..QUIET_PUBLISHES / 2 + 1 {
+        for _ in 0..quiet::MIN_QUIET / 2 + 1 {
             publish(&mut p);
             consume(&mut c);
         }
@@ -827,7 +819,7 @@ mod fence_mode_tests {
             }
             let (mut p, mut c) = ring(fences);
             assert_eq!(symmetric(&c), sym, "{fences:?} at creation");
-            for _ in 0..2 * QUIET_PUBLISHES {
+            for _ in 0..2 * quiet::MIN_QUIET {
                 publish(&mut p);
                 consume(&mut c);
             }

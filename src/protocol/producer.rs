@@ -1,8 +1,8 @@
 //! The writer's half of the protocol: grant, advance, commit, flush, wait for room, complete.
 
 use super::{
-    Ring, Side, Storage, Wakeup, EXAMINED_BACK, FLUSH_CANCELED, OPEN, QUIET_PUBLISHES,
-    READER_COMPLETED, READER_FAILED, READER_WAITING, STALLED, WRITER_WAITING, WRITER_WAITING_SPACE,
+    Quiet, Ring, Side, Storage, Wakeup, EXAMINED_BACK, FLUSH_CANCELED, OPEN, READER_COMPLETED,
+    READER_FAILED, READER_WAITING, STALLED, WRITER_WAITING, WRITER_WAITING_SPACE,
 };
 use crate::error::{CompletionError, WriteError};
 use crate::sync::{Arc, Ordering};
@@ -102,8 +102,9 @@ pub(crate) struct Producer<S, W: Wakeup> {
     fast: bool,
     /// How this writer's spins before parking went (waits for room and flushes alike).
     spin: W::SpinState,
-    /// Quiet publishes left before the ring goes back to asymmetric fences ("Fence modes").
-    quiet: u32,
+    /// This side's run of quiet publishes before the ring goes back to asymmetric fences
+    /// ("Fence modes").
+    quiet: Quiet,
 }
 
 // SAFETY: `ptr` points into the writer's open slot, which only this writer accesses
@@ -135,7 +136,7 @@ impl<S: Storage, W: Wakeup> Producer<S, W> {
             waiting: 0,
             fast: false,
             spin: W::SpinState::default(),
-            quiet: QUIET_PUBLISHES,
+            quiet: Quiet::new(),
         }
     }
 
@@ -330,7 +331,7 @@ impl<S: Storage, W: Wakeup> Producer<S, W> {
         // and it releases the chunk itself. Acquire (in `state`), pairs with the reader's
         // READER_WAITING RMW: its head stores before that wait are visible to the head load
         // below.
-        let s = ring.state_after_publish(Side::Writer, &mut self.quiet);
+        let s = ring.state_after_publish(Side::Writer, &mut self.quiet, self.pos);
         // Ordering: Acquire, pairs with P4.
         s & READER_WAITING != 0 && ring.head() >= end
     }
@@ -471,7 +472,8 @@ impl<S: Storage, W: Wakeup> Producer<S, W> {
             .store(need_released, Ordering::Release);
         let bits = WRITER_WAITING | WRITER_WAITING_SPACE;
         // W1 (heavy half): our WAITING bit vs the reader's head/released store.
-        ring.announce_wait(Side::Writer, cx, bits, &mut self.quiet);
+        ring.announce_wait(Side::Writer, cx, bits);
+        self.quiet.restart(self.pos);
         self.waiting = bits;
         self.refresh_fast();
         let ring = &*self.ring;
@@ -589,7 +591,7 @@ impl<S: Storage, W: Wakeup> Producer<S, W> {
         // W1 (light half): our tail store vs the reader's READER_WAITING bit. Acquire (in
         // `state`), pairs with the reader's AcqRel RMWs on `state` (READER_WAITING with its
         // `wait_pos`, EXAMINED_BACK with its `examined`).
-        let s = ring.state_after_publish(Side::Writer, &mut self.quiet);
+        let s = ring.state_after_publish(Side::Writer, &mut self.quiet, self.pos);
         if s & (READER_WAITING | STALLED | EXAMINED_BACK) != 0 {
             self.commit_slow(s, old, wake);
         } else if self.committed >= self.pause_at {
@@ -738,8 +740,8 @@ impl<S: Storage, W: Wakeup> Producer<S, W> {
             self.stop_waiting();
         }
         // W1 (heavy half): our WAITING bit vs the reader's examined store.
-        self.ring
-            .announce_wait(Side::Writer, cx, WRITER_WAITING, &mut self.quiet);
+        self.ring.announce_wait(Side::Writer, cx, WRITER_WAITING);
+        self.quiet.restart(self.pos);
         self.waiting = WRITER_WAITING;
         self.refresh_fast();
         let s = self.ring.state();
