@@ -294,13 +294,16 @@ impl PipeReader {
             if p.tag != self.tag {
                 return AdvanceError::ForeignPosition;
             }
-            if let Some(e) = self.c.advance_error(p.pos, p.pos) {
+            if let Some(e) = self.c.position_error(p.pos) {
                 return e;
             }
         }
-        self.c
-            .advance_error(consumed.pos, examined.pos)
-            .expect("ringpipe: advance_to refused a pair it allows")
+        // Both positions are ours and in range: only their order is left.
+        debug_assert!(examined.pos < consumed.pos);
+        AdvanceError::ExaminedBeforeConsumed {
+            consumed: consumed.pos,
+            examined: examined.pos,
+        }
     }
 
     /// Completes the reader: the writer's flushes report `is_completed`, its writes are

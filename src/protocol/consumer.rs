@@ -275,8 +275,7 @@ impl<S: Storage, W: Wakeup> Consumer<S, W> {
             .wait_pos
             .store(self.wait_pos(need), Ordering::Release);
         // W1 (heavy half): our WAITING bit vs the writer's tail store.
-        let old = ring.announce_wait(Side::Reader, cx, READER_WAITING);
-        self.quiet.restart(self.head);
+        let old = ring.announce_wait(Side::Reader, cx, READER_WAITING, &mut self.quiet, self.head);
         self.waiting = true;
         let s = ring.state();
         let t = ring.tail();
@@ -381,37 +380,26 @@ impl<S: Storage, W: Wakeup> Consumer<S, W> {
 
     /// Whether `advance_to(c, e)` is allowed: the reader has not completed, and `head <= c
     /// <= e <= ` the end of the last read's data. One test for the common case; the caller
-    /// asks [`advance_error`](Self::advance_error) which rule a refused pair breaks.
+    /// finds which rule a refused pair breaks (with [`position_error`](Self::position_error)
+    /// for each position).
     #[inline]
     pub(crate) fn can_advance(&self, c: u64, e: u64) -> bool {
         !self.completed & (self.head <= c) & (c <= e) & (e <= self.seen_tail)
     }
 
-    /// Why `advance_to(c, e)` is refused, checking in this order: completion, then each
-    /// position (`c` first: not before the consumed position, not past the end of the last
-    /// read's data), then their order. `None` if it is not.
+    /// Why `pos` cannot be advanced to, if it cannot: before the consumed position, or past
+    /// the end of the last read's data.
     #[cold]
-    pub(crate) fn advance_error(&self, c: u64, e: u64) -> Option<AdvanceError> {
-        if self.completed {
-            return Some(AdvanceError::ReaderCompleted);
+    pub(crate) fn position_error(&self, pos: u64) -> Option<AdvanceError> {
+        if pos < self.head {
+            return Some(AdvanceError::AlreadyConsumed {
+                position: pos,
+                consumed: self.head,
+            });
         }
-        for pos in [c, e] {
-            if pos < self.head {
-                return Some(AdvanceError::AlreadyConsumed {
-                    position: pos,
-                    consumed: self.head,
-                });
-            }
-            if pos > self.seen_tail {
-                return Some(AdvanceError::BeyondEnd {
-                    position: pos,
-                    end: self.seen_tail,
-                });
-            }
-        }
-        (e < c).then_some(AdvanceError::ExaminedBeforeConsumed {
-            consumed: c,
-            examined: e,
+        (pos > self.seen_tail).then_some(AdvanceError::BeyondEnd {
+            position: pos,
+            end: self.seen_tail,
         })
     }
 

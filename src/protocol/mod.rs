@@ -464,9 +464,16 @@ impl<S: Storage, W: Wakeup> Ring<S, W> {
     /// Announces that `side` waits (W1, heavy half): registers with the wake-up, sets `bits`
     /// in `state` (RMW; on an adaptive ring, the symmetric mode bit with them), then the heavy
     /// half of the mode the RMW found (see "Fence modes", cases 1–3). Returns `state` before
-    /// the RMW. The caller re-checks what it waits for afterwards, and restarts its run of
-    /// quiet publishes.
-    fn announce_wait(&self, side: Side, cx: &mut Context<'_>, bits: u32) -> u32 {
+    /// the RMW; restarts the side's run of quiet publishes (`quiet`, at its position `pos`).
+    /// The caller re-checks what it waits for afterwards.
+    fn announce_wait(
+        &self,
+        side: Side,
+        cx: &mut Context<'_>,
+        bits: u32,
+        quiet: &mut Quiet,
+        pos: u64,
+    ) -> u32 {
         self.wakeup.register(side, self.words(side), cx);
         let set = if self.fences == FencePolicy::Adaptive {
             bits | SYM_FENCES
@@ -483,6 +490,7 @@ impl<S: Storage, W: Wakeup> Ring<S, W> {
         } else {
             self.wakeup.fence_heavy(side);
         }
+        quiet.restart(pos);
         old
     }
 

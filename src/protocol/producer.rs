@@ -76,9 +76,10 @@ pub(crate) struct Producer<S, W: Wakeup> {
     /// The end of the memory handed out by the last `get_memory`: `grant_end - pos` bytes are
     /// granted and not advanced yet.
     grant_end: u64,
-    /// The fast path's bound: while `fast`, where the writer may go without looking at
-    /// anything, the smaller of the current chunk's end and `cached_head + capacity`; 0
-    /// otherwise. Kept by `refresh_fast`.
+    /// The fast path's bound: where the writer may go without looking at anything, the
+    /// smaller of the current chunk's end and `cached_head + capacity`, while `has_chunk &&
+    /// !scratch && !completed && waiting & WRITER_WAITING_SPACE == 0`; 0 (the fast path off)
+    /// otherwise. Kept by `refresh_fast` whenever one of those changes.
     limit: u64,
     cached_head: u64,
     cached_released: u64,
@@ -97,9 +98,6 @@ pub(crate) struct Producer<S, W: Wakeup> {
     scratch_unflushed: u64,
     /// Bits of `state` this writer set while parking and has not cleared yet.
     waiting: u32,
-    /// `has_chunk && !scratch && !completed && waiting & WRITER_WAITING_SPACE == 0`, kept by
-    /// `refresh_fast` whenever one of them changes (with `limit`).
-    fast: bool,
     /// How this writer's spins before parking went (waits for room and flushes alike).
     spin: W::SpinState,
     /// This side's run of quiet publishes before the ring goes back to asymmetric fences
@@ -134,7 +132,6 @@ impl<S: Storage, W: Wakeup> Producer<S, W> {
             scratch: false,
             scratch_unflushed: 0,
             waiting: 0,
-            fast: false,
             spin: W::SpinState::default(),
             quiet: Quiet::new(),
         }
@@ -207,7 +204,7 @@ impl<S: Storage, W: Wakeup> Producer<S, W> {
         // Acquire that C1 needs there). The newest head needs no looking at.
         let ring = &*self.ring;
         debug_assert_eq!(
-            self.fast,
+            self.limit != 0,
             fast_flag(self.has_chunk, self.scratch, self.completed, self.waiting)
         );
         // `limit` may be below `pos` (0 while the fast path is off, or behind a writer in
@@ -378,13 +375,13 @@ impl<S: Storage, W: Wakeup> Producer<S, W> {
         self.refresh_pause_at();
     }
 
-    /// Recomputes `fast` and `limit` after `has_chunk`, `scratch`, `completed`, `waiting`,
-    /// the current chunk or `cached_head` changed.
+    /// Recomputes `limit` after `has_chunk`, `scratch`, `completed`, `waiting`, the current
+    /// chunk or `cached_head` changed. (A bound of the fast path is never 0: a chunk holds at
+    /// least a byte, and so does the ring.)
     #[inline]
     fn refresh_fast(&mut self) {
-        self.fast = fast_flag(self.has_chunk, self.scratch, self.completed, self.waiting);
         let ring = &*self.ring;
-        self.limit = if self.fast {
+        self.limit = if fast_flag(self.has_chunk, self.scratch, self.completed, self.waiting) {
             (self.chunk_pos + ring.chunk_size as u64).min(self.cached_head + ring.capacity)
         } else {
             0
@@ -472,8 +469,7 @@ impl<S: Storage, W: Wakeup> Producer<S, W> {
             .store(need_released, Ordering::Release);
         let bits = WRITER_WAITING | WRITER_WAITING_SPACE;
         // W1 (heavy half): our WAITING bit vs the reader's head/released store.
-        ring.announce_wait(Side::Writer, cx, bits);
-        self.quiet.restart(self.pos);
+        ring.announce_wait(Side::Writer, cx, bits, &mut self.quiet, self.pos);
         self.waiting = bits;
         self.refresh_fast();
         let ring = &*self.ring;
@@ -740,8 +736,8 @@ impl<S: Storage, W: Wakeup> Producer<S, W> {
             self.stop_waiting();
         }
         // W1 (heavy half): our WAITING bit vs the reader's examined store.
-        self.ring.announce_wait(Side::Writer, cx, WRITER_WAITING);
-        self.quiet.restart(self.pos);
+        self.ring
+            .announce_wait(Side::Writer, cx, WRITER_WAITING, &mut self.quiet, self.pos);
         self.waiting = WRITER_WAITING;
         self.refresh_fast();
         let s = self.ring.state();
@@ -760,6 +756,7 @@ impl<S: Storage, W: Wakeup> Producer<S, W> {
         self.stop_waiting();
         // No wake-up here: the completion below wakes the reader anyway, after every change of
         // state (so that a panicking waker cannot keep the completion from being recorded).
+        // Commits every advanced byte (or, in scratch mode, drops them): `committed == pos`.
         self.commit_then(false);
         let opened = if self.has_chunk {
             self.seq + 1
@@ -769,7 +766,6 @@ impl<S: Storage, W: Wakeup> Producer<S, W> {
         self.completed = true;
         self.grant_end = self.pos;
         self.scratch_unflushed = 0;
-        self.committed = self.pos;
         self.has_chunk = false;
         self.refresh_fast();
         self.ring.complete(Side::Writer, error, Some(opened));

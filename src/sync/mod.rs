@@ -18,7 +18,6 @@ pub(crate) use loom::sync::atomic::{fence, AtomicU32, AtomicU64, AtomicUsize, Or
 pub(crate) use loom::sync::Arc;
 
 #[cfg(not(loom))]
-#[allow(unused_imports)] // `fence` is unused where the asymmetric fence is membarrier.
 pub(crate) use std::sync::atomic::{fence, AtomicU32, AtomicU64, AtomicUsize, Ordering};
 #[cfg(not(loom))]
 pub(crate) use std::sync::Arc;
