@@ -32,11 +32,9 @@ mod common;
 use common::{peers, pingpong_async, AsyncMode};
 use std::hint::black_box;
 
-/// The bytes of every write (the first `size` of them).
-static MSG: [u8; 16 << 10] = [7; 16 << 10];
+const MSG: [u8; 64] = [7; 64];
 
-fn ringpipe_cycles(fences: ringpipe::WakeFences, n: usize, size: usize) -> u64 {
-    let msg = &MSG[..size];
+fn ringpipe_cycles(fences: ringpipe::WakeFences, n: usize) -> u64 {
     let opts = ringpipe::PipeOptions::builder()
         .capacity(64 << 10)
         .pause_writer_threshold(64 << 10)
@@ -46,9 +44,9 @@ fn ringpipe_cycles(fences: ringpipe::WakeFences, n: usize, size: usize) -> u64 {
     let (mut w, mut r) = ringpipe::pipe(opts);
     let mut sum = 0u64;
     for _ in 0..n {
-        let buf = w.try_get_memory(msg.len()).expect("room");
-        buf[..msg.len()].copy_from_slice(msg);
-        w.advance(msg.len());
+        let buf = w.try_get_memory(MSG.len()).expect("room");
+        buf[..MSG.len()].copy_from_slice(&MSG);
+        w.advance(MSG.len());
         w.commit();
         let res = r.try_read().expect("read").expect("data");
         let seq = res.buffer();
@@ -61,18 +59,17 @@ fn ringpipe_cycles(fences: ringpipe::WakeFences, n: usize, size: usize) -> u64 {
     sum
 }
 
-fn rtrb_cycles(n: usize, size: usize) -> u64 {
-    let msg = &MSG[..size];
+fn rtrb_cycles(n: usize) -> u64 {
     let (mut p, mut c) = rtrb::RingBuffer::<u8>::new(64 << 10);
     let mut sum = 0u64;
     for _ in 0..n {
-        let mut chunk = p.write_chunk_uninit(msg.len()).expect("room");
+        let mut chunk = p.write_chunk_uninit(MSG.len()).expect("room");
         let (a, b) = chunk.as_mut_slices();
         let k = a.len();
-        for (d, s) in a.iter_mut().zip(&msg[..k]) {
+        for (d, s) in a.iter_mut().zip(&MSG[..k]) {
             d.write(*s);
         }
-        for (d, s) in b.iter_mut().zip(&msg[k..]) {
+        for (d, s) in b.iter_mut().zip(&MSG[k..]) {
             d.write(*s);
         }
         // SAFETY: every byte of the chunk was written just above.
@@ -105,35 +102,21 @@ fn main() {
         .next()
         .map(|v| v.parse().expect("a cycle count"))
         .unwrap_or(100_000);
-    let size: usize = args
-        .next()
-        .map(|v| v.parse().expect("a write size"))
-        .unwrap_or(64);
-    assert!(
-        (1..=MSG.len()).contains(&size),
-        "write size 1..={}",
-        MSG.len()
-    );
     let sum = match which.as_str() {
         "async-ringpipe" => async_trips(|| peers::ringpipe(64 << 10, 0), n),
         "async-duplex" => async_trips(|| peers::duplex(64 << 10), n),
         "async-ringbuf" => async_trips(|| peers::async_ringbuf(64 << 10), n),
-        "ringpipe" => ringpipe_cycles(ringpipe::WakeFences::Auto, n, size),
-        "ringpipe-symmetric" => ringpipe_cycles(ringpipe::WakeFences::Symmetric, n, size),
-        "ringpipe-asymmetric" => ringpipe_cycles(ringpipe::WakeFences::Asymmetric, n, size),
-        "rtrb" => rtrb_cycles(n, size),
+        "ringpipe" => ringpipe_cycles(ringpipe::WakeFences::Auto, n),
+        "ringpipe-symmetric" => ringpipe_cycles(ringpipe::WakeFences::Symmetric, n),
+        "ringpipe-asymmetric" => ringpipe_cycles(ringpipe::WakeFences::Asymmetric, n),
+        "rtrb" => rtrb_cycles(n),
         other => {
             eprintln!(
-                "usage: opcount [ringpipe|ringpipe-symmetric|ringpipe-asymmetric|rtrb|async-ringpipe|async-duplex|async-ringbuf] [cycles] [write size, sync modes]  (got {other:?})"
+                "usage: opcount [ringpipe|ringpipe-symmetric|ringpipe-asymmetric|rtrb|async-ringpipe|async-duplex|async-ringbuf] [cycles]  (got {other:?})"
             );
             std::process::exit(2);
         }
     };
-    let size = if which.starts_with("async") { 64 } else { size };
-    assert_eq!(
-        sum,
-        n as u64 * (7 + size as u64),
-        "every cycle saw its bytes"
-    );
+    assert_eq!(sum, n as u64 * (7 + 64), "every cycle saw its 64 bytes");
     black_box(sum);
 }
