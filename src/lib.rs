@@ -198,13 +198,50 @@
 //!   writer), `SequenceBuf` a read's bytes as a `Buf`, and `read_buf` hands one to a closure and
 //!   advances the reader to where the closure left it.
 //!
+//! # Socket transports
+//!
+//! The socket transports (what Kestrel's socket transport is to System.IO.Pipelines): a connected
+//! socket goes in, the application's [`DuplexEnd`] comes out, and two loops
+//! move the bytes between them:
+//!
+//! * the **receive loop** reads the socket straight into the receive pipe's writer memory
+//!   (`get_memory`, no bounce buffer) and flushes after every read; while the pipe is paused
+//!   (the application is behind by the pause threshold) it does not read, so the socket's
+//!   receive buffer fills and TCP's flow control holds the peer back;
+//! * the **send loop** writes everything the application flushed with one vectored write over
+//!   the read's chunks (up to [`TRANSPORT_MAX_IO_SLICES`] `IoSlice`s) and consumes what the
+//!   kernel accepted, no more.
+//!
+//! How each loop ends, and what the application sees:
+//!
+//! | event | receive loop | send loop |
+//! |---|---|---|
+//! | the peer shuts its write side down (EOF) | completes the application's input: it reads the end of the stream | goes on |
+//! | a socket error on receive or send (a reset, ...) | completes the application's input with that error (its reads fail with the socket's `ErrorKind`) | ends: the application's writes fail with `BrokenPipe`, the socket's error as the source |
+//! | the application completes its output | goes on | writes what is left, then shuts the socket's write side down (the peer reads EOF) |
+//! | the application completes its output with an error | ends: the input completes with `ConnectionAborted` | ends without writing what is left |
+//! | the application completes its input (drops it) | ends, even while waiting for the socket | goes on |
+//!
+//! The transport ends when both loops have, and closes the socket then. Dropped before that (a
+//! task aborted, a runtime shut down, a thread's transport abandoned), it completes the
+//! application's halves with `ConnectionAborted`, so the application never mistakes an
+//! abandoned connection for a clean end of stream.
+//!
+//! A peer that never reads keeps the send loop waiting in its write (as a socket's linger
+//! does); the transport ends when the peer reads, resets, or the transport is dropped.
+//!
+//! `SocketTransport` is the async form (feature `tokio`): a future over any tokio
+//! `AsyncRead + AsyncWrite` (`TcpStream`, `UnixStream`, a TLS stream), polled by one task on
+//! any runtime flavour. `BlockingTransport` runs the two loops on two threads over std's
+//! `TcpStream` or `UnixStream` (Linux).
+//!
 //! # Feature flags
 //!
 //! None is on by default; the std I/O traits, duplex ends and blocking adapters need none.
 //!
 //! | feature | adds |
 //! |---|---|
-//! | `tokio` | tokio's `AsyncRead`, `AsyncBufRead`, `AsyncWrite` for [`PipeReader`], [`PipeWriter`], [`DuplexEnd`]; the async stream adapters `copy_from_async_read`, `fill_from_async_read`, `copy_to_async_write`, `drain_to_async_write` (tokio with no features of its own) |
+//! | `tokio` | tokio's `AsyncRead`, `AsyncBufRead`, `AsyncWrite` for [`PipeReader`], [`PipeWriter`], [`DuplexEnd`]; the async stream adapters `copy_from_async_read`, `fill_from_async_read`, `copy_to_async_write`, `drain_to_async_write`; the socket transport `SocketTransport` (tokio with no features of its own) |
 //! | `futures-io` | futures-io's `AsyncRead`, `AsyncBufRead`, `AsyncWrite` for the same types |
 //! | `bytes` | `WriterBufMut` (`BufMut`), `SequenceBuf` (`Buf`), `read_buf`, `read_buf_blocking` |
 //!
@@ -248,6 +285,7 @@
 //! | `Stream.CopyToAsync(PipeWriter)` | [`copy_from_reader`], `copy_from_async_read` | does not complete the writer |
 //! | `PipeReader.CopyToAsync(Stream)` | [`copy_to_writer`], `copy_to_async_write` | consumes what the sink took, even when it then fails |
 //! | `PipeReader.CopyToAsync(PipeWriter)` | [`copy_to`], [`copy_to_blocking`] | stops when the destination's reader completes |
+//! | Kestrel's socket transport (`SocketConnection`: a receive loop and a send loop around a duplex pipe pair) | `SocketTransport` (feature `tokio`; one future over any `AsyncRead + AsyncWrite`), `BlockingTransport` (two threads over std's sockets) | see [Socket transports](#socket-transports); an abandoned transport aborts the application's halves |
 //!
 //! Remaining differences a .NET user could trip on:
 //!
@@ -307,9 +345,10 @@
 // * `pipe`: the in-process pipe: pooled chunks, wakers and parked threads, the two halves;
 // * `sync`: the only place that names the synchronisation primitives (std or loom);
 // * `io`: parsing and framing over a pipe (`SequenceReader`, length-prefixed frames, lines), and
-//   the pipe among Rust's I/O (duplex ends, the I/O traits, bytes, stream adapters);
+//   the pipe among Rust's I/O (duplex ends, the I/O traits, bytes, stream adapters, socket
+//   transports);
 // * `error`: the errors of every operation.
-// Planned as their issues add them: sockets in `io`, `ipc`
+// Planned as their issues add them: `ipc`
 // (named and anonymous pipes between processes), `shm` (the ring in shared memory).
 mod error;
 mod io;
@@ -321,6 +360,7 @@ pub use error::{AdvanceError, CompletionError, ReadError, ResetError, WriteError
 #[cfg(feature = "tokio")]
 pub use io::{
     copy_from_async_read, copy_to_async_write, drain_to_async_write, fill_from_async_read,
+    SocketTransport,
 };
 pub use io::{
     copy_from_reader, copy_to, copy_to_blocking, copy_to_writer, drain_to_writer, duplex,
@@ -333,6 +373,7 @@ pub use io::{
     LengthDelimited, LengthDelimitedBuilder, LineDecoder, SequenceReader, DEFAULT_MAX_FRAME_LENGTH,
     DEFAULT_MAX_LINE_LENGTH,
 };
+pub use io::{TransportOptions, TransportStats, TRANSPORT_MAX_IO_SLICES};
 pub use pipe::canceller::PipeCanceller;
 pub use pipe::future;
 pub use pipe::options::{
@@ -349,7 +390,8 @@ pub use protocol::FlushResult;
 #[cfg(doctest)]
 mod compile_fail_tests;
 
-/// The README's examples, compiled and run as doctests.
-#[cfg(doctest)]
+/// The README's examples, compiled and run as doctests with the `tokio` feature on (its socket
+/// example needs it; CI's `cargo test --all-features` runs them).
+#[cfg(all(doctest, feature = "tokio"))]
 #[doc = include_str!("../README.md")]
 mod readme_doctests {}

@@ -6,11 +6,10 @@
 //! futures-io's in [`futures_io`], each behind the feature of its crate), bytes' `Buf` and
 //! `BufMut` ([`bytes_buf`], feature `bytes`), the pipe's errors as `io::Error`s ([`error`]),
 //! and stream adapters ([`adapters_std`], [`adapters_tokio`]: a pipe fed from a reader, drained
-//! into a writer, copied into another pipe).
-//!
-//! Planned here as their issues add them: sockets, and tokio-util `LengthDelimitedCodec`
-//! interop (the length-prefix options already use its concepts, so that interop is a matter of
-//! configuration).
+//! into a writer, copied into another pipe), and socket transports ([`transport`]: a socket's
+//! bytes to and from a duplex end, Kestrel's socket transport). tokio-util's
+//! `LengthDelimitedCodec` works over a duplex end as over any `AsyncRead + AsyncWrite`
+//! (tests/io_tokio.rs), and [`framing`]'s length prefixes take its options.
 
 pub(crate) mod adapters_std;
 #[cfg(feature = "tokio")]
@@ -26,6 +25,7 @@ pub(crate) mod sequence_reader;
 pub(crate) mod std_io;
 #[cfg(feature = "tokio")]
 pub(crate) mod tokio_io;
+pub(crate) mod transport;
 
 pub use framing::{
     Frame, FrameDecoder, FrameError, FrameFormatError, FrameGuard, FrameReader, FrameWriter,
@@ -45,3 +45,7 @@ pub use adapters_tokio::{
 #[cfg(feature = "bytes")]
 pub use bytes_buf::{read_buf, read_buf_blocking, SequenceBuf, WriterBufMut};
 pub use duplex::{duplex, duplex_pair, DuplexEnd};
+#[cfg(feature = "tokio")]
+pub use transport::tokio::SocketTransport;
+
+pub use transport::{TransportOptions, TransportStats, TRANSPORT_MAX_IO_SLICES};
