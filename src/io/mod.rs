@@ -26,6 +26,7 @@ pub(crate) mod sequence_reader;
 pub(crate) mod std_io;
 #[cfg(feature = "tokio")]
 pub(crate) mod tokio_io;
+pub(crate) mod transport;
 
 pub use framing::{
     Frame, FrameDecoder, FrameError, FrameFormatError, FrameGuard, FrameReader, FrameWriter,
@@ -45,3 +46,6 @@ pub use adapters_tokio::{
 #[cfg(feature = "bytes")]
 pub use bytes_buf::{read_buf, read_buf_blocking, SequenceBuf, WriterBufMut};
 pub use duplex::{duplex, duplex_pair, DuplexEnd};
+#[cfg(target_os = "linux")]
+pub use transport::blocking::{BlockingSocket, BlockingTransport};
+pub use transport::{TransportOptions, TransportStats, TRANSPORT_MAX_IO_SLICES};

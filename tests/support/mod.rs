@@ -5,11 +5,13 @@
 //! check identity, a hang guard, the wake fences a test run asks for, a sequence over chunks
 //! filled to chosen lengths ([`with_sequence`]) and a per-thread allocation counter
 //! ([`counting_alloc`]), and unique temporary file paths ([`TempPath`]). [`rng`]: the stream
-//! hash and a small PRNG. [`exec`]: minimal executors and a spin-loop backoff.
+//! hash and a small PRNG. [`exec`]: minimal executors and a spin-loop backoff. [`sockets`]: the
+//! stream byte at a position and a close that resets, for the tests over real sockets.
 #![allow(dead_code)]
 
 pub mod exec;
 pub mod rng;
+pub mod sockets;
 
 use ringpipe::{ChunkPool, PipeOptions, PipeReader, PipeWriter, ReadError, ReadResult, WakeFences};
 use std::future::Future;
