@@ -368,6 +368,8 @@ pub use io::{
 };
 #[cfg(feature = "bytes")]
 pub use io::{read_buf, read_buf_blocking, SequenceBuf, WriterBufMut};
+#[cfg(target_os = "linux")]
+pub use io::{BlockingSocket, BlockingTransport};
 pub use io::{
     Frame, FrameDecoder, FrameError, FrameFormatError, FrameGuard, FrameReader, FrameWriter,
     LengthDelimited, LengthDelimitedBuilder, LineDecoder, SequenceReader, DEFAULT_MAX_FRAME_LENGTH,

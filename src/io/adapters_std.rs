@@ -170,13 +170,7 @@ pub(crate) fn io_advance(e: crate::error::AdvanceError) -> io::Error {
 fn write_sequence<W: Write + ?Sized>(sink: &mut W, data: Sequence<'_>) -> (usize, io::Result<()>) {
     let mut off = 0;
     while off < data.len() {
-        let mut slices = [IoSlice::new(&[]); MAX_IO_SLICES];
-        let mut count = 0;
-        for (slot, chunk) in slices.iter_mut().zip(data.slice(off..).chunks()) {
-            *slot = IoSlice::new(chunk);
-            count += 1;
-        }
-        match sink.write_vectored(&slices[..count]) {
+        match with_io_slices::<MAX_IO_SLICES, _>(data.slice(off..), |s| sink.write_vectored(s)) {
             Ok(0) => return (off, Err(write_zero())),
             Ok(n) => off += n,
             Err(e) if e.kind() == ErrorKind::Interrupted => {}
@@ -184,6 +178,22 @@ fn write_sequence<W: Write + ?Sized>(sink: &mut W, data: Sequence<'_>) -> (usize
         }
     }
     (off, Ok(()))
+}
+
+/// Calls `write` once with the first `N` (at most) chunks of `data` as `IoSlice`s, built on
+/// the stack, and returns what it returned: one vectored write over a read's chunks, for the
+/// drains here (`N` = [`MAX_IO_SLICES`]) and the socket transports' send loops.
+pub(crate) fn with_io_slices<const N: usize, R>(
+    data: Sequence<'_>,
+    write: impl FnOnce(&[IoSlice<'_>]) -> R,
+) -> R {
+    let mut slices = [IoSlice::new(&[]); N];
+    let mut count = 0;
+    for (slot, chunk) in slices.iter_mut().zip(data.chunks()) {
+        *slot = IoSlice::new(chunk);
+        count += 1;
+    }
+    write(&slices[..count])
 }
 
 /// A sink that took nothing of a non-empty write.

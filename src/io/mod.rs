@@ -45,7 +45,8 @@ pub use adapters_tokio::{
 #[cfg(feature = "bytes")]
 pub use bytes_buf::{read_buf, read_buf_blocking, SequenceBuf, WriterBufMut};
 pub use duplex::{duplex, duplex_pair, DuplexEnd};
+#[cfg(target_os = "linux")]
+pub use transport::blocking::{BlockingSocket, BlockingTransport};
 #[cfg(feature = "tokio")]
 pub use transport::tokio::SocketTransport;
-
 pub use transport::{TransportOptions, TransportStats, TRANSPORT_MAX_IO_SLICES};

@@ -1,8 +1,11 @@
 //! Socket transports: the pipe protocol between a connected socket and the application's
 //! [`DuplexEnd`](crate::DuplexEnd). What they do, and how each loop ends: the crate docs'
 //! "Socket transports" (this module is private, so the table lives there). The options and
-//! the statistics here; [`tokio`]: the async transport, one future per connection.
+//! the statistics here; [`tokio`]: the async transport, one future per connection;
+//! [`blocking`]: two threads over std's sockets (Linux).
 
+#[cfg(target_os = "linux")]
+pub(crate) mod blocking;
 #[cfg(feature = "tokio")]
 pub(crate) mod tokio;
 
