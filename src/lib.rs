@@ -235,6 +235,72 @@
 //! any runtime flavour. `BlockingTransport` runs the two loops on two threads over std's
 //! `TcpStream` or `UnixStream` (Linux).
 //!
+//! # Named pipes (Linux)
+//!
+//! .NET's `NamedPipeServerStream` and `NamedPipeClientStream` on Linux, with the holes .NET
+//! and the Rust crates leave closed. A named pipe is a Unix stream socket at a
+//! [`PipeName`]: a plain name in a private per-user directory (`$XDG_RUNTIME_DIR/ringpipe/`,
+//! else `$TMPDIR/ringpipe-<uid>/`, mode 0700 and checked to be ours), an absolute path as
+//! given, [`PipeName::dotnet`] for the path a .NET process uses (`$TMPDIR/CoreFxPipe_<name>`),
+//! or Linux's abstract namespace on request (no file, so no file permissions). Paths longer
+//! than `sun_path` work, through a descriptor of their directory.
+//!
+//! * **Secure by default**: the socket file is 0600 from the moment it exists (`fchmod`
+//!   before `bind`; the umask never decides), and both sides refuse a peer of another user
+//!   (`current_user_only`, checked with the kernel's peer credentials; every connection
+//!   exposes [`PeerCredentials`]).
+//! * **No hijack, safe reclaim**: a server listens at a temporary name and renames its
+//!   socket into place only if the name is free, so the name never points at a socket that
+//!   is not listening; a live server's name is refused ("in use"); a stale socket (its server
+//!   killed) is probed, then removed, under a lock file so two starting servers cannot both
+//!   win; anything that is not a socket is never deleted. A server removes its socket file
+//!   when dropped, only if it is still its own.
+//! * **Waiting without spinning**: [`NamedPipeClient::connect_timeout`] watches the
+//!   directory with inotify and sleeps until the server appears or the time is up; a full
+//!   backlog is waited out in the kernel within the same timeout.
+//! * **Instances across processes**: [`NamedPipeServerOptions::max_instances`] counts
+//!   connections with locks on slots of the name's lock file, so it holds across every
+//!   process serving the name ([`NamedPipeServer::inherit_into`] hands the listening socket
+//!   to a child).
+//! * **Directions**: `In`/`Out` shut the unused side of each connection down.
+//!
+//! A connection ([`NamedPipeStream`]) reads and writes as a socket, or becomes a ringpipe
+//! [`DuplexEnd`] moved by a transport ([`NamedPipeStream::into_duplex`], two threads; or
+//! `into_async_duplex`, one future, feature `tokio`): reads land in pipe memory.
+//!
+//! ```
+//! use ringpipe::{NamedPipeClient, NamedPipeServer, TransportOptions};
+//! use std::io::{Read, Write};
+//! use std::time::Duration;
+//!
+//! let name = format!("doc-example-{}", std::process::id());
+//! let server = NamedPipeServer::bind(name.as_str(), Default::default())?;
+//! let client = std::thread::spawn({
+//!     let name = name.clone();
+//!     move || -> std::io::Result<String> {
+//!         let mut conn =
+//!             NamedPipeClient::connect_timeout(name.as_str(), &Default::default(), Duration::from_secs(5))?;
+//!         conn.write_all(b"hello")?;
+//!         conn.as_unix_stream().shutdown(std::net::Shutdown::Write)?;
+//!         let mut reply = String::new();
+//!         conn.read_to_string(&mut reply)?;
+//!         Ok(reply)
+//!     }
+//! });
+//! let conn = server.wait_for_connection()?;
+//! let (end, transport) = conn.into_duplex(TransportOptions::new())?;
+//! let (mut input, mut output) = end.into_parts();
+//! let res = input.read_blocking().unwrap(); // in pipe memory
+//! assert_eq!(res.buffer().to_vec(), b"hello");
+//! let end_pos = res.buffer().end();
+//! input.advance_to(end_pos, end_pos).unwrap();
+//! output.write_all_blocking(b"world").unwrap();
+//! drop((input, output));
+//! transport.join()?;
+//! assert_eq!(client.join().unwrap()?, "world");
+//! # Ok::<(), std::io::Error>(())
+//! ```
+//!
 //! # Feature flags
 //!
 //! None is on by default; the std I/O traits, duplex ends and blocking adapters need none.
@@ -285,6 +351,9 @@
 //! | `Stream.CopyToAsync(PipeWriter)` | [`copy_from_reader`], `copy_from_async_read` | does not complete the writer |
 //! | `PipeReader.CopyToAsync(Stream)` | [`copy_to_writer`], `copy_to_async_write` | consumes what the sink took, even when it then fails |
 //! | `PipeReader.CopyToAsync(PipeWriter)` | [`copy_to`], [`copy_to_blocking`] | stops when the destination's reader completes |
+//! | `NamedPipeServerStream` (`WaitForConnection[Async]`, `maxNumberOfServerInstances`, `PipeOptions.CurrentUserOnly`, `PipeDirection`) | [`NamedPipeServer`] ([`wait_for_connection`](NamedPipeServer::wait_for_connection), `wait_for_connection_async`), [`NamedPipeServerOptions`] | secure by default; a live name is never taken over; instances count across processes; see [Named pipes](#named-pipes-linux) |
+//! | `NamedPipeClientStream.Connect(timeout)` | [`NamedPipeClient::connect_timeout`], `connect_async` | waits for a server that does not exist yet without spinning |
+//! | `GetImpersonationUserName` | [`NamedPipeStream::peer_credentials`] | pid, uid and gid from the kernel |
 //! | Kestrel's socket transport (`SocketConnection`: a receive loop and a send loop around a duplex pipe pair) | `SocketTransport` (feature `tokio`; one future over any `AsyncRead + AsyncWrite`), `BlockingTransport` (two threads over std's sockets) | see [Socket transports](#socket-transports); an abandoned transport aborts the application's halves |
 //!
 //! Remaining differences a .NET user could trip on:
@@ -352,6 +421,8 @@
 // (named and anonymous pipes between processes), `shm` (the ring in shared memory).
 mod error;
 mod io;
+#[cfg(target_os = "linux")]
+mod ipc;
 mod pipe;
 mod protocol;
 mod sync;
@@ -376,6 +447,18 @@ pub use io::{
     DEFAULT_MAX_LINE_LENGTH,
 };
 pub use io::{TransportOptions, TransportStats, TRANSPORT_MAX_IO_SLICES};
+#[cfg(target_os = "linux")]
+pub use ipc::creds::PeerCredentials;
+#[cfg(target_os = "linux")]
+pub use ipc::named::client::{NamedPipeClient, NamedPipeClientOptions};
+#[cfg(target_os = "linux")]
+pub use ipc::named::name::PipeName;
+#[cfg(target_os = "linux")]
+pub use ipc::named::server::{is_all_instances_busy, NamedPipeServer, NamedPipeServerOptions};
+#[cfg(target_os = "linux")]
+pub use ipc::named::stream::{NamedPipeStream, NamedSocket};
+#[cfg(target_os = "linux")]
+pub use ipc::PipeDirection;
 pub use pipe::canceller::PipeCanceller;
 pub use pipe::future;
 pub use pipe::options::{
