@@ -2,7 +2,7 @@
 //! forms of `adapters_std.rs`, with the same contracts.
 
 use super::adapters_std::{
-    complete_writer, flushed, io_advance, reader_left, write_zero, MAX_IO_SLICES,
+    complete_writer, flushed, io_advance, reader_left, with_io_slices, write_zero, MAX_IO_SLICES,
 };
 use super::error::{for_peer, read_canceled};
 use crate::pipe::reader::PipeReader;
@@ -10,7 +10,7 @@ use crate::pipe::sequence::Sequence;
 use crate::pipe::writer::PipeWriter;
 use core::future::poll_fn;
 use core::pin::Pin;
-use std::io::{self, ErrorKind, IoSlice};
+use std::io::{self, ErrorKind};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 
 /// Reads `source` into the pipe until the source's end, reading straight into the writer's
@@ -107,14 +107,13 @@ async fn write_sequence<W: AsyncWrite + Unpin + ?Sized>(
 ) -> (usize, io::Result<()>) {
     let mut off = 0;
     while off < data.len() {
-        let mut slices = [IoSlice::new(&[]); MAX_IO_SLICES];
-        let mut count = 0;
-        for (slot, chunk) in slices.iter_mut().zip(data.slice(off..).chunks()) {
-            *slot = IoSlice::new(chunk);
-            count += 1;
-        }
-        let slices = &slices[..count];
-        match poll_fn(|cx| Pin::new(&mut *sink).poll_write_vectored(cx, slices)).await {
+        let rest = data.slice(off..);
+        let written = poll_fn(|cx| {
+            with_io_slices::<MAX_IO_SLICES, _>(rest, |s| {
+                Pin::new(&mut *sink).poll_write_vectored(cx, s)
+            })
+        });
+        match written.await {
             Ok(0) => return (off, Err(write_zero())),
             Ok(n) => off += n,
             Err(e) if e.kind() == ErrorKind::Interrupted => {}

@@ -4,7 +4,7 @@
 
 use super::{TransportOptions, TransportStats, TRANSPORT_MAX_IO_SLICES};
 use crate::error::ReadError;
-use crate::io::adapters_std::write_zero;
+use crate::io::adapters_std::{with_io_slices, write_zero};
 use crate::io::duplex::DuplexEnd;
 use crate::io::error::for_peer;
 use crate::pipe::reader::PipeReader;
@@ -12,7 +12,7 @@ use crate::pipe::writer::PipeWriter;
 use core::future::Future;
 use core::pin::Pin;
 use core::task::{Context, Poll};
-use std::io::{self, ErrorKind, IoSlice};
+use std::io::{self, ErrorKind};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 
 /// How many reads (or writes) one loop does in one poll before it lets the task go (it
@@ -325,13 +325,10 @@ fn send_step<S: AsyncWrite + Unpin>(
         }
         return Step::Again;
     }
-    let mut slices = [IoSlice::new(&[]); TRANSPORT_MAX_IO_SLICES];
-    let mut count = 0;
-    for (slot, chunk) in slices.iter_mut().zip(data.chunks()) {
-        *slot = IoSlice::new(chunk);
-        count += 1;
-    }
-    match Pin::new(socket).poll_write_vectored(cx, &slices[..count]) {
+    let written = with_io_slices::<TRANSPORT_MAX_IO_SLICES, _>(data, |slices| {
+        Pin::new(socket).poll_write_vectored(cx, slices)
+    });
+    match written {
         // Nothing consumed nor examined: the next poll's read returns the same bytes at once.
         Poll::Pending => Step::Wait,
         Poll::Ready(Ok(0)) => Step::End(End::Failed(write_zero())),
