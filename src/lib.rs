@@ -446,6 +446,9 @@ pub use io::{
     LengthDelimited, LengthDelimitedBuilder, LineDecoder, SequenceReader, DEFAULT_MAX_FRAME_LENGTH,
     DEFAULT_MAX_LINE_LENGTH,
 };
+pub use io::{
+    message_format, message_pipe_options, MessageReader, MessageWriter, DEFAULT_MAX_MESSAGE,
+};
 pub use io::{TransportOptions, TransportStats, TRANSPORT_MAX_IO_SLICES};
 #[cfg(target_os = "linux")]
 pub use ipc::creds::PeerCredentials;

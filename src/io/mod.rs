@@ -19,6 +19,7 @@ pub(crate) mod bytes_buf;
 pub(crate) mod duplex;
 pub(crate) mod error;
 pub(crate) mod framing;
+pub(crate) mod message;
 #[cfg(feature = "futures-io")]
 pub(crate) mod futures_io;
 pub(crate) mod sequence_reader;
@@ -31,6 +32,9 @@ pub use framing::{
     Frame, FrameDecoder, FrameError, FrameFormatError, FrameGuard, FrameReader, FrameWriter,
     LengthDelimited, LengthDelimitedBuilder, LineDecoder, DEFAULT_MAX_FRAME_LENGTH,
     DEFAULT_MAX_LINE_LENGTH,
+};
+pub use message::{
+    message_format, message_pipe_options, MessageReader, MessageWriter, DEFAULT_MAX_MESSAGE,
 };
 pub use sequence_reader::SequenceReader;
 
