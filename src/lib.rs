@@ -301,13 +301,60 @@
 //! # Ok::<(), std::io::Error>(())
 //! ```
 //!
+//! # Anonymous pipes
+//!
+//! Linux: a one-way OS pipe from a parent to the child it spawns, each end a ringpipe half
+//! (.NET `AnonymousPipeServerStream` / `AnonymousPipeClientStream`). The parent's
+//! [`AnonymousPipeServer`] makes the pipe with both ends close-on-exec;
+//! [`inherit_client_handle`](AnonymousPipeServer::inherit_client_handle) lets the child of one
+//! `std::process::Command` inherit exactly the client end, whose number
+//! [`client_handle_string`](AnonymousPipeServer::client_handle_string) gives as a string for
+//! the child's arguments or environment; after spawning, the parent disposes of its copy of
+//! the client end, so that the child's exit is the end of the stream (or a broken pipe) for
+//! it. The child opens the end with [`AnonymousPipeClient::from_handle_string`], which checks
+//! the string strictly and the descriptor (open, a pipe, the right direction) before taking
+//! it. On either side `into_writer` / `into_reader` give the end as a [`PipeWriter`] or
+//! [`PipeReader`] with a [`Pump`] thread that moves its bytes with the stream adapters (or,
+//! with the `tokio` feature, `into_async_writer` / `into_async_reader` and a future).
+//! [`PipeDirection`] (`In`, `Out`; `InOut` for named pipes) is seen from the end that holds it.
+//!
+//! ```no_run
+//! use ringpipe::{AnonymousPipeClient, AnonymousPipeServer, PipeDirection};
+//! use std::io::Read;
+//! use std::process::Command;
+//!
+//! # fn main() -> std::io::Result<()> {
+//! if let Some(handle) = std::env::args().nth(1) {
+//!     // The child. SAFETY: the end was inherited for this client and is taken once.
+//!     let client = unsafe { AnonymousPipeClient::from_handle_string(&handle, PipeDirection::In)? };
+//!     let (mut reader, _pump) = client.into_reader(Default::default())?;
+//!     let mut text = String::new();
+//!     reader.read_to_string(&mut text)?;
+//!     assert_eq!(text, "hello, child");
+//!     return Ok(());
+//! }
+//! let mut server = AnonymousPipeServer::new(PipeDirection::Out)?;
+//! let mut cmd = Command::new(std::env::current_exe()?);
+//! cmd.arg(server.client_handle_string()?);
+//! server.inherit_client_handle(&mut cmd)?;
+//! let mut child = cmd.spawn()?;
+//! server.dispose_local_copy_of_client_handle();
+//! let (mut writer, pump) = server.into_writer(Default::default())?;
+//! writer.write_all_blocking(b"hello, child").unwrap();
+//! writer.complete();
+//! pump.join()?;
+//! assert!(child.wait()?.success());
+//! # Ok(())
+//! # }
+//! ```
+//!
 //! # Feature flags
 //!
 //! None is on by default; the std I/O traits, duplex ends and blocking adapters need none.
 //!
 //! | feature | adds |
 //! |---|---|
-//! | `tokio` | tokio's `AsyncRead`, `AsyncBufRead`, `AsyncWrite` for [`PipeReader`], [`PipeWriter`], [`DuplexEnd`]; the async stream adapters `copy_from_async_read`, `fill_from_async_read`, `copy_to_async_write`, `drain_to_async_write`; the socket transport `SocketTransport` (tokio with no features of its own) |
+//! | `tokio` | tokio's `AsyncRead`, `AsyncBufRead`, `AsyncWrite` for [`PipeReader`], [`PipeWriter`], [`DuplexEnd`]; the async stream adapters `copy_from_async_read`, `fill_from_async_read`, `copy_to_async_write`, `drain_to_async_write`; the socket transport `SocketTransport`; `into_async_writer` / `into_async_reader` of the anonymous pipes (tokio with its `net` feature, for its Unix pipe ends) |
 //! | `futures-io` | futures-io's `AsyncRead`, `AsyncBufRead`, `AsyncWrite` for the same types |
 //! | `bytes` | `WriterBufMut` (`BufMut`), `SequenceBuf` (`Buf`), `read_buf`, `read_buf_blocking` |
 //!
@@ -417,8 +464,8 @@
 //   the pipe among Rust's I/O (duplex ends, the I/O traits, bytes, stream adapters, socket
 //   transports);
 // * `error`: the errors of every operation.
-// Planned as their issues add them: `ipc`
-// (named and anonymous pipes between processes), `shm` (the ring in shared memory).
+// * `ipc` (Linux): pipes between processes (anonymous pipes to a child; named pipes next).
+// Planned as its issue adds it: `shm` (the ring in shared memory).
 mod error;
 mod io;
 #[cfg(target_os = "linux")]
@@ -437,6 +484,9 @@ pub use io::{
     copy_from_reader, copy_to, copy_to_blocking, copy_to_writer, drain_to_writer, duplex,
     duplex_pair, fill_from_reader, pipe_from_reader, pipe_to_writer, DuplexEnd, MAX_IO_SLICES,
 };
+pub use io::{
+    message_format, message_pipe_options, MessageReader, MessageWriter, DEFAULT_MAX_MESSAGE,
+};
 #[cfg(feature = "bytes")]
 pub use io::{read_buf, read_buf_blocking, SequenceBuf, WriterBufMut};
 #[cfg(target_os = "linux")]
@@ -445,9 +495,6 @@ pub use io::{
     Frame, FrameDecoder, FrameError, FrameFormatError, FrameGuard, FrameReader, FrameWriter,
     LengthDelimited, LengthDelimitedBuilder, LineDecoder, SequenceReader, DEFAULT_MAX_FRAME_LENGTH,
     DEFAULT_MAX_LINE_LENGTH,
-};
-pub use io::{
-    message_format, message_pipe_options, MessageReader, MessageWriter, DEFAULT_MAX_MESSAGE,
 };
 pub use io::{TransportOptions, TransportStats, TRANSPORT_MAX_IO_SLICES};
 #[cfg(target_os = "linux")]
@@ -461,7 +508,7 @@ pub use ipc::named::server::{is_all_instances_busy, NamedPipeServer, NamedPipeSe
 #[cfg(target_os = "linux")]
 pub use ipc::named::stream::{NamedPipeStream, NamedSocket};
 #[cfg(target_os = "linux")]
-pub use ipc::PipeDirection;
+pub use ipc::{AnonymousPipeClient, AnonymousPipeServer, PipeDirection, Pump};
 pub use pipe::canceller::PipeCanceller;
 pub use pipe::future;
 pub use pipe::options::{

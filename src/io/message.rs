@@ -295,7 +295,6 @@ impl Read for MessageReader {
         let data = res.buffer();
         if data.is_empty() {
             let done = res.is_completed();
-            drop(res);
             return Err(if done {
                 eof_inside(0)
             } else {

@@ -19,9 +19,9 @@ pub(crate) mod bytes_buf;
 pub(crate) mod duplex;
 pub(crate) mod error;
 pub(crate) mod framing;
-pub(crate) mod message;
 #[cfg(feature = "futures-io")]
 pub(crate) mod futures_io;
+pub(crate) mod message;
 pub(crate) mod sequence_reader;
 pub(crate) mod std_io;
 #[cfg(feature = "tokio")]
