@@ -445,8 +445,7 @@ impl AsFd for AnonymousPipeClient {
 fn one_way(direction: PipeDirection) -> io::Result<()> {
     if direction == PipeDirection::InOut {
         return Err(fd::invalid(
-            "anonymous pipes are one-way: PipeDirection::InOut is not supported (use In or Out)"
-                .into(),
+            "anonymous pipes are one-way: PipeDirection::InOut is not supported (use In or Out)",
         ));
     }
     Ok(())

@@ -4,23 +4,16 @@
 //! buffer of ours, so a descriptor number from another process can be checked before anything
 //! trusts it.
 
+use super::sys::cvt;
+pub(crate) use super::sys::invalid;
 use super::PipeDirection;
-use std::io::{self, ErrorKind};
+use std::io;
 use std::mem::MaybeUninit;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 
 /// The lowest descriptor a pipe end gets: 0, 1 and 2 are the standard streams, which
 /// `std::process::Command` replaces in the child, and which a client never takes.
 pub(crate) const FIRST_NON_STDIO: RawFd = 3;
-
-/// A `libc` return value as a result: `-1` is the error in `errno`.
-fn cvt(rc: libc::c_int) -> io::Result<libc::c_int> {
-    if rc == -1 {
-        Err(io::Error::last_os_error())
-    } else {
-        Ok(rc)
-    }
-}
 
 /// A new pipe, both ends close-on-exec and numbered from [`FIRST_NON_STDIO`] up (a process
 /// started with a standard stream closed would otherwise get an end numbered 0, 1 or 2):
@@ -144,11 +137,6 @@ fn end_name(mode: libc::c_int) -> &'static str {
         libc::O_WRONLY => "the write end of a pipe",
         _ => "open for reading and writing (a one-way end is neither)",
     }
-}
-
-/// An `InvalidInput` error with `msg`.
-pub(crate) fn invalid(msg: String) -> io::Error {
-    io::Error::new(ErrorKind::InvalidInput, msg)
 }
 
 /// Sets or clears `FD_CLOEXEC` on `fd`. Async-signal-safe.

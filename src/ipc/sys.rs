@@ -10,8 +10,8 @@ use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
 use std::os::unix::ffi::OsStrExt;
 use std::time::Duration;
 
-/// `-1` → the OS error; anything else → the value.
-fn cvt(rc: libc::c_int) -> io::Result<libc::c_int> {
+/// `-1` → the OS error (`errno`); anything else → the value. Async-signal-safe.
+pub(crate) fn cvt(rc: libc::c_int) -> io::Result<libc::c_int> {
     if rc == -1 {
         Err(io::Error::last_os_error())
     } else {
@@ -412,8 +412,7 @@ pub(crate) unsafe fn inherited_listener(handle: &str) -> io::Result<OwnedFd> {
             )))
         }
     }
-    // SAFETY: plain fcntl on a descriptor checked open above.
-    cvt(unsafe { libc::fcntl(fd, libc::F_SETFD, libc::FD_CLOEXEC) })?;
+    super::fd::set_cloexec(fd, true)?;
     // SAFETY: open and a socket (checked above), and ours alone (the caller's contract).
     Ok(unsafe { OwnedFd::from_raw_fd(fd) })
 }
