@@ -348,6 +348,23 @@
 //! # }
 //! ```
 //!
+//! # Message mode
+//!
+//! .NET's `PipeTransmissionMode.Message`, which .NET refuses on Linux, over any pipe: a
+//! [`MessageWriter`] sends each message (each `write` call, as in .NET) with a 4-byte
+//! little-endian length before it ([`message_format`]: tokio-util's `LengthDelimitedCodec`
+//! with a 4-byte little-endian field reads and writes the same), and a [`MessageReader`] gives
+//! messages back whole as a [`Sequence`] in pipe memory
+//! ([`read_message`](MessageReader::read_message)) or in parts through `Read` into a buffer of
+//! any size, with [`is_message_complete`](MessageReader::is_message_complete) saying when a
+//! part was a message's last. Messages go up to [`DEFAULT_MAX_MESSAGE`] (64 MiB, far past
+//! `SOCK_SEQPACKET`'s ~208 KiB) or the maximum you set; a larger one is refused before any of
+//! it is sent, and a length over it from a hostile sender is `InvalidData` before anything is
+//! allocated. A named-pipe connection becomes one with
+//! [`NamedPipeStream::into_message_duplex`]; an anonymous pipe's halves are wrapped with
+//! [`MessageReader::new`] / [`MessageWriter::new`] (give the reader's pipe
+//! [`message_pipe_options`] to read whole messages).
+//!
 //! # Feature flags
 //!
 //! None is on by default; the std I/O traits, duplex ends and blocking adapters need none.
@@ -399,6 +416,7 @@
 //! | `PipeReader.CopyToAsync(Stream)` | [`copy_to_writer`], `copy_to_async_write` | consumes what the sink took, even when it then fails |
 //! | `PipeReader.CopyToAsync(PipeWriter)` | [`copy_to`], [`copy_to_blocking`] | stops when the destination's reader completes |
 //! | `NamedPipeServerStream` (`WaitForConnection[Async]`, `maxNumberOfServerInstances`, `PipeOptions.CurrentUserOnly`, `PipeDirection`) | [`NamedPipeServer`] ([`wait_for_connection`](NamedPipeServer::wait_for_connection), `wait_for_connection_async`), [`NamedPipeServerOptions`] | secure by default; a live name is never taken over; instances count across processes; see [Named pipes](#named-pipes-linux) |
+//! | `PipeTransmissionMode.Message`, `ReadMode`, `IsMessageComplete` (PNSE on Linux) | [`MessageWriter`], [`MessageReader`] ([`is_message_complete`](MessageReader::is_message_complete)), [`NamedPipeStream::into_message_duplex`] | any pipe; messages up to a maximum you choose; whole as a sequence or in parts |
 //! | `NamedPipeClientStream.Connect(timeout)` | [`NamedPipeClient::connect_timeout`], `connect_async` | waits for a server that does not exist yet without spinning |
 //! | `GetImpersonationUserName` | [`NamedPipeStream::peer_credentials`] | pid, uid and gid from the kernel |
 //! | Kestrel's socket transport (`SocketConnection`: a receive loop and a send loop around a duplex pipe pair) | `SocketTransport` (feature `tokio`; one future over any `AsyncRead + AsyncWrite`), `BlockingTransport` (two threads over std's sockets) | see [Socket transports](#socket-transports); an abandoned transport aborts the application's halves |

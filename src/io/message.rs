@@ -76,7 +76,7 @@ impl MessageWriter {
     /// Messages of up to `max` bytes into `writer`.
     pub fn new(writer: PipeWriter, max: usize) -> MessageWriter {
         MessageWriter {
-            frames: FrameWriter::new(writer, message_format(max)),
+            frames: FrameWriter::streaming(writer, message_format(max)),
         }
     }
 

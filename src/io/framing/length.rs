@@ -364,12 +364,33 @@ impl FrameDecoder for LengthDelimited {
 pub struct FrameWriter {
     writer: PipeWriter,
     format: LengthDelimited,
+    /// Whether a frame must fit in the pipe whole (its reader reads frames from it), or
+    /// only the format limits it (the pipe's reader forwards bytes: a socket transport).
+    whole_in_pipe: bool,
 }
 
 impl FrameWriter {
-    /// Frames `format` into `writer`.
+    /// Frames `format` into `writer`, for a [`FrameReader`](crate::FrameReader) on the same
+    /// pipe: frames are limited to what the pipe holds whole, since a larger one could never
+    /// be read.
     pub fn new(writer: PipeWriter, format: LengthDelimited) -> FrameWriter {
-        FrameWriter { writer, format }
+        FrameWriter {
+            writer,
+            format,
+            whole_in_pipe: true,
+        }
+    }
+
+    /// Frames `format` into `writer` when the pipe's reader forwards the bytes rather than
+    /// reading frames from this pipe (a socket transport's send pipe, a stream adapter): a
+    /// frame larger than the pipe goes through it in pieces, so only the format's maximum
+    /// limits it.
+    pub fn streaming(writer: PipeWriter, format: LengthDelimited) -> FrameWriter {
+        FrameWriter {
+            writer,
+            format,
+            whole_in_pipe: false,
+        }
     }
 
     /// The format.
@@ -393,9 +414,12 @@ impl FrameWriter {
     }
 
     /// The largest body this writer writes: the format's
-    /// [`max_frame_length`](LengthDelimited::max_frame_length), or the pipe's capacity minus
-    /// the prefix, whichever is less.
+    /// [`max_frame_length`](LengthDelimited::max_frame_length), and for a writer made by
+    /// [`new`](Self::new) no more than the pipe's capacity minus the prefix.
     pub fn max_frame_length(&self) -> u64 {
+        if !self.whole_in_pipe {
+            return self.format.max_frame_length();
+        }
         let by_pipe = self.writer.capacity().saturating_sub(self.format.field_len) as u64;
         self.format.max_frame_length().min(by_pipe)
     }

@@ -4,6 +4,7 @@
 use super::super::creds::PeerCredentials;
 use super::lock::Slot;
 use crate::io::duplex::DuplexEnd;
+use crate::io::message::{message_pipe_options, MessageReader, MessageWriter};
 use crate::io::transport::TransportOptions;
 use std::io::{self, IoSlice, IoSliceMut, Read, Write};
 use std::net::Shutdown;
@@ -64,6 +65,29 @@ impl NamedPipeStream {
         options: TransportOptions,
     ) -> io::Result<(DuplexEnd, crate::BlockingTransport)> {
         crate::BlockingTransport::spawn(self.socket, options)
+    }
+
+    /// The connection in message mode (see [`MessageReader`]): messages of up to `max` bytes
+    /// both ways, moved by a [`BlockingTransport`](crate::BlockingTransport). The receive
+    /// pipe's capacity is raised to hold the largest message whole
+    /// ([`message_pipe_options`]), so [`MessageReader::read_message`] can hand any message out
+    /// as one sequence. Both sides of a connection must use message mode.
+    ///
+    /// # Errors
+    /// Starting the transport's threads.
+    pub fn into_message_duplex(
+        self,
+        mut options: TransportOptions,
+        max: usize,
+    ) -> io::Result<(MessageReader, MessageWriter, crate::BlockingTransport)> {
+        options.receive = message_pipe_options(&options.receive, max);
+        let (end, transport) = self.into_duplex(options)?;
+        let (input, output) = end.into_parts();
+        Ok((
+            MessageReader::new(input, max),
+            MessageWriter::new(output, max),
+            transport,
+        ))
     }
 
     /// The connection as a ringpipe duplex end, moved by a [`SocketTransport`] (feature
