@@ -3,8 +3,8 @@
 # SocketTransport, tokio BufReader/BufWriter, tokio-util Framed): the same parser, commands and
 # store behind each, so the requests per second compare the I/O paths. See README.md here.
 #
-#   bash benches/redis/run.sh            # 5 repetitions, about 3 minutes
-#   bash benches/redis/run.sh --quick    # 3 short repetitions, about 30 seconds
+#   bash benches/redis/run.sh            # 5 repetitions, about 2 minutes
+#   bash benches/redis/run.sh --quick    # 3 short repetitions, under 30 seconds
 #   bash benches/redis/run.sh --reps 7 --requests 200000   # requests per run at -P 1 (-P 32: 10x)
 #
 # Each repetition runs every implementation once (in a rotated order), each with
