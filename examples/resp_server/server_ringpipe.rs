@@ -100,11 +100,24 @@ pub fn next_request<'a>(
         .map(|shape| (shape, At::Sequence(start))))
 }
 
-/// Serves one connection until the client quits, closes, or breaks the protocol.
+/// Serves one connection until the client quits, closes, or breaks the protocol. The
+/// transport and the protocol code run in this one task (`join!`), so a read batch costs no
+/// hand-off between tasks: the pipes wake this task's own waker.
 pub async fn serve(socket: TcpStream, store: Arc<Store>) -> io::Result<()> {
     let (end, transport) = SocketTransport::new(socket, transport_options());
-    let transport = tokio::spawn(transport);
-    let (mut input, mut output) = end.into_parts();
+    let (input, output) = end.into_parts();
+    let (moved, served) = tokio::join!(transport, protocol(input, output, store));
+    served?;
+    moved?;
+    Ok(())
+}
+
+/// The protocol side of a connection: parse, execute, reply, until the end.
+async fn protocol(
+    mut input: PipeReader,
+    mut output: PipeWriter,
+    store: Arc<Store>,
+) -> io::Result<()> {
     let mut parser = Parser::new();
     let mut overflow = Vec::new();
     let mut close = false;
@@ -158,8 +171,6 @@ pub async fn serve(socket: TcpStream, store: Arc<Store>) -> io::Result<()> {
     if close {
         linger(&mut input).await;
     }
-    drop(input);
-    transport.await.map_err(io::Error::other)??;
     Ok(())
 }
 
