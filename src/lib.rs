@@ -514,7 +514,10 @@ pub use io::{
     LengthDelimited, LengthDelimitedBuilder, LineDecoder, SequenceReader, DEFAULT_MAX_FRAME_LENGTH,
     DEFAULT_MAX_LINE_LENGTH,
 };
-pub use io::{TransportOptions, TransportStats, TRANSPORT_MAX_IO_SLICES};
+pub use io::{
+    TransportOptions, TransportStats, TRANSPORT_CHUNK_SIZE, TRANSPORT_MAX_IO_SLICES,
+    TRANSPORT_PAUSE_THRESHOLD,
+};
 #[cfg(target_os = "linux")]
 pub use ipc::creds::PeerCredentials;
 #[cfg(target_os = "linux")]

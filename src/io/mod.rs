@@ -53,4 +53,7 @@ pub use duplex::{duplex, duplex_pair, DuplexEnd};
 pub use transport::blocking::{BlockingSocket, BlockingTransport};
 #[cfg(feature = "tokio")]
 pub use transport::tokio::SocketTransport;
-pub use transport::{TransportOptions, TransportStats, TRANSPORT_MAX_IO_SLICES};
+pub use transport::{
+    TransportOptions, TransportStats, TRANSPORT_CHUNK_SIZE, TRANSPORT_MAX_IO_SLICES,
+    TRANSPORT_PAUSE_THRESHOLD,
+};

@@ -16,17 +16,44 @@ use crate::pipe::options::PipeOptions;
 /// the stack.
 pub const TRANSPORT_MAX_IO_SLICES: usize = 64;
 
+/// The chunk size of a transport's pipes unless set: a socket read fills at most the rest of
+/// one chunk, so the chunk size is the most one receive system call moves (16 KiB chunks, the
+/// pipe's default, take 64 reads per MiB; 64 KiB take 16, and moved 1.2-2x the bytes per
+/// second in `examples/socket_bench.rs`).
+pub const TRANSPORT_CHUNK_SIZE: usize = 64 << 10;
+
+/// The pause threshold of a transport's pipes unless set: four chunks in flight.
+pub const TRANSPORT_PAUSE_THRESHOLD: usize = 4 * TRANSPORT_CHUNK_SIZE;
+
 /// The pipes of a transport: [`receive`](Self::receive) carries what the socket receives to
 /// the application, [`send`](Self::send) what the application writes to the socket. Their
 /// pause thresholds are the transport's backpressure.
-#[derive(Clone, Debug, Default)]
+///
+/// Unless set, both are the pipe's defaults with [`TRANSPORT_CHUNK_SIZE`] chunks and a
+/// [`TRANSPORT_PAUSE_THRESHOLD`] (chunks come from the shared pool of that size, so an idle
+/// connection holds none).
+#[derive(Clone, Debug)]
 pub struct TransportOptions {
     pub(crate) receive: PipeOptions,
     pub(crate) send: PipeOptions,
 }
 
+impl Default for TransportOptions {
+    fn default() -> TransportOptions {
+        let pipe = PipeOptions::builder()
+            .chunk_size(TRANSPORT_CHUNK_SIZE)
+            .pause_writer_threshold(TRANSPORT_PAUSE_THRESHOLD)
+            .build()
+            .expect("ringpipe: the transport's default pipe options are valid");
+        TransportOptions {
+            receive: pipe.clone(),
+            send: pipe,
+        }
+    }
+}
+
 impl TransportOptions {
-    /// Default options both ways.
+    /// The defaults both ways (see the type's docs).
     pub fn new() -> TransportOptions {
         TransportOptions::default()
     }
