@@ -15,8 +15,8 @@ use core::task::{Context, Poll};
 use std::io::{self, ErrorKind};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 
-/// How many reads (or writes) one loop does in one poll before it lets the task go (it
-/// reschedules itself at once), so one busy connection cannot hold its worker thread.
+/// How many steps (reads, flushes, writes) one loop takes in one poll before it lets the task
+/// go (see `run_steps`).
 const OPS_PER_POLL: usize = 16;
 
 /// The socket transport as a future (feature `tokio`): it moves bytes between `socket` and
@@ -140,26 +140,34 @@ enum Step {
     End(End),
 }
 
+/// Runs a loop's steps until one waits or ends, or the loop has done its share of this poll
+/// (then the task is woken again at once, so that one busy connection cannot hold its worker).
+fn run_steps(cx: &mut Context<'_>, mut step: impl FnMut(&mut Context<'_>) -> Step) -> Poll<End> {
+    for _ in 0..OPS_PER_POLL {
+        match step(cx) {
+            Step::Again => {}
+            Step::Wait => return Poll::Pending,
+            Step::End(end) => return Poll::Ready(end),
+        }
+    }
+    cx.waker().wake_by_ref();
+    Poll::Pending
+}
+
 impl<S: AsyncRead + AsyncWrite + Unpin> SocketTransport<S> {
     /// Runs the receive loop until it waits or ends (or has done its share of this poll).
     fn poll_receive(&mut self, cx: &mut Context<'_>) -> Poll<End> {
         let (Some(socket), Some(writer)) = (self.socket.as_mut(), self.receive.as_mut()) else {
             return Poll::Ready(End::Done);
         };
-        for _ in 0..OPS_PER_POLL {
-            let step = if self.receive_flush {
-                flush_step(writer, cx, &mut self.receive_flush)
+        let (stats, flush) = (&mut self.stats, &mut self.receive_flush);
+        run_steps(cx, |cx| {
+            if *flush {
+                flush_step(writer, cx, flush)
             } else {
-                receive_step(socket, writer, cx, &mut self.stats, &mut self.receive_flush)
-            };
-            match step {
-                Step::Again => {}
-                Step::Wait => return Poll::Pending,
-                Step::End(end) => return Poll::Ready(end),
+                receive_step(socket, writer, cx, stats, flush)
             }
-        }
-        cx.waker().wake_by_ref();
-        Poll::Pending
+        })
     }
 
     /// Runs the send loop until it waits or ends (or has done its share of this poll).
@@ -167,15 +175,8 @@ impl<S: AsyncRead + AsyncWrite + Unpin> SocketTransport<S> {
         let (Some(socket), Some(reader)) = (self.socket.as_mut(), self.send.as_mut()) else {
             return Poll::Ready(End::Done);
         };
-        for _ in 0..OPS_PER_POLL {
-            match send_step(socket, reader, cx, &mut self.stats, &mut self.send_state) {
-                Step::Again => {}
-                Step::Wait => return Poll::Pending,
-                Step::End(end) => return Poll::Ready(end),
-            }
-        }
-        cx.waker().wake_by_ref();
-        Poll::Pending
+        let (stats, state) = (&mut self.stats, &mut self.send_state);
+        run_steps(cx, |cx| send_step(socket, reader, cx, stats, state))
     }
 
     /// Ends the receive loop. A socket error ends the send loop too: the connection failed.
