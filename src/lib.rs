@@ -33,6 +33,13 @@
 //! async or blocking wait parks it spins as [`SpinWait`] says: by default adaptively, up to
 //! 20 µs while that pays off (the other side runs on another core) and rarely while it does not.
 //!
+//! Around the pipe: duplex pipes and Rust's I/O traits ([I/O traits, duplex pipes, stream
+//! adapters](#io-traits-duplex-pipes-stream-adapters)), parsing and framing
+//! ([`SequenceReader`], [`FrameReader`]), socket transports that move a socket's bytes straight
+//! into and out of pipe memory ([Socket transports](#socket-transports)), and on Linux .NET's
+//! `PipeStream` family: named pipes, anonymous pipes to a child, message mode ([Named
+//! pipes](#named-pipes-linux), [Message mode](#message-mode)).
+//!
 //! ```
 //! use std::thread;
 //!

@@ -66,7 +66,7 @@ pub fn message_pipe_options(base: &PipeOptions, max: usize) -> PipeOptions {
         .unwrap_or_else(|_| base.clone())
 }
 
-/// Sends messages into a pipe (see the [module docs](self)).
+/// Sends messages into a pipe (see the crate docs' [Message mode](crate#message-mode)).
 #[derive(Debug)]
 pub struct MessageWriter {
     frames: FrameWriter,
@@ -147,7 +147,8 @@ impl Write for MessageWriter {
     }
 }
 
-/// Receives messages from a pipe, whole or in parts (see the [module docs](self)).
+/// Receives messages from a pipe, whole or in parts (see the crate docs'
+/// [Message mode](crate#message-mode)).
 #[derive(Debug)]
 pub struct MessageReader {
     frames: FrameReader<LengthDelimited>,

@@ -27,7 +27,8 @@ use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::{DirBuilderExt, MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
-/// The name of a named pipe: see the [module docs](self) for where each kind lives.
+/// The name of a named pipe: see the crate docs' [Named pipes](crate#named-pipes-linux) for
+/// where each kind lives.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct PipeName(Kind);
 
@@ -69,7 +70,7 @@ impl PipeName {
     }
 
     /// A name in Linux's abstract socket namespace: no file, no permissions (see the
-    /// [module docs](self)).
+    /// [crate docs' Named pipes](crate#named-pipes-linux)).
     pub fn abstract_name(name: impl AsRef<[u8]>) -> PipeName {
         PipeName(Kind::Abstract(name.as_ref().to_vec()))
     }

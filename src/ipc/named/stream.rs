@@ -16,7 +16,7 @@ use std::sync::Arc;
 /// `NamedPipeClientStream`): the peer's [credentials](Self::peer_credentials), `Read` and
 /// `Write` straight on the socket, and the ringpipe forms: [`into_duplex`](Self::into_duplex)
 /// (a transport on two threads) or, with the `tokio` feature,
-/// [`into_async_duplex`](Self::into_async_duplex) (one future), each giving a [`DuplexEnd`]
+/// `into_async_duplex` (one future), each giving a [`DuplexEnd`]
 /// whose reads land in pipe memory.
 ///
 /// A server's connection holds an instance slot (see
