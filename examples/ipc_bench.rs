@@ -198,7 +198,7 @@ const RAW: usize = 0;
 const PEER: usize = 1;
 
 /// Every implementation measured: the two references first, then ringpipe's forms; with
-/// `variants`, the spin options too.
+/// `variants`, the other transport options too.
 fn impls(variants: bool) -> Vec<Impl> {
     let mut v = vec![
         Impl {
@@ -869,8 +869,8 @@ fn child_run(imp: Impl, path: &Path, work: Work) {
     let named =
         || NamedPipeClient::connect(PipeName::path(path), &Default::default()).expect("connect");
     let mut usage = Usage::default();
-    // Streaming: the time; the round trip: the latencies.
-    let out: Result<Duration, Vec<u64>> = match (imp.kind, work) {
+    // Streaming: the time; the round trip: the latencies (`finish` printed the figures).
+    let _: Result<Duration, Vec<u64>> = match (imp.kind, work) {
         (Kind::Raw, w) => {
             let s = UnixStream::connect(path).expect("connect");
             rw_client(s, w, &mut usage)
@@ -951,7 +951,6 @@ fn child_run(imp: Impl, path: &Path, work: Work) {
             })
         }
     };
-    let _ = out;
 }
 
 /// A byte-stream client's run: prints its line.
