@@ -1,8 +1,9 @@
 //! What the socket and codec benchmarks (`examples/socket_bench.rs`,
 //! `examples/framed_bench.rs`) share: the two tokio runtime flavours, the interleaved
-//! repetitions, medians and paired ratios, and the machine's state for the report. Both
-//! examples include `benches/common` as `common` (the CPU-time and machine helpers of the
-//! other measuring programs); this module uses it from there.
+//! repetitions, medians and paired ratios, and the machine's state for the report; the named
+//! pipe benchmark (`examples/ipc_bench.rs`) uses the repetitions, statistics and machine
+//! helpers. Each example includes `benches/common` as `common` (the CPU-time and machine
+//! helpers of the other measuring programs); this module uses it from there.
 
 #![allow(dead_code)]
 
