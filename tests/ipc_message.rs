@@ -14,10 +14,9 @@ use ringpipe::{
 };
 use std::io::{ErrorKind, Read, Write};
 use std::os::unix::net::UnixStream;
-use std::path::PathBuf;
-use std::sync::atomic::{AtomicU64, Ordering};
 use support::child::{self, ChildProc};
 use support::rng::{splitmix64, Rng};
+use support::sockets::fresh_path;
 use support::with_timeout;
 
 /// Byte `i` of message `m`.
@@ -58,13 +57,6 @@ fn sizes(seed: u64, n: usize) -> Vec<usize> {
         v.push(len);
     }
     v
-}
-
-fn fresh_path(tag: &str) -> PathBuf {
-    static N: AtomicU64 = AtomicU64::new(0);
-    let dir = std::env::temp_dir().join(format!("ringpipe-msg-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    dir.join(format!("{tag}-{}", N.fetch_add(1, Ordering::Relaxed)))
 }
 
 /// A connected pair of named-pipe connections: (server side, client side).

@@ -19,19 +19,10 @@ use std::num::NonZeroUsize;
 use std::os::unix::fs::{FileTypeExt, PermissionsExt};
 use std::os::unix::process::CommandExt;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 use support::child::{self, ChildProc};
-use support::sockets::stream_byte;
+use support::sockets::{fresh_path, stream_byte};
 use support::with_timeout;
-
-/// A fresh absolute socket path in a private temporary directory.
-fn fresh_path(tag: &str) -> PathBuf {
-    static N: AtomicU64 = AtomicU64::new(0);
-    let dir = std::env::temp_dir().join(format!("ringpipe-test-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    dir.join(format!("{tag}-{}", N.fetch_add(1, Ordering::Relaxed)))
-}
 
 /// This thread's CPU time.
 fn thread_cpu() -> Duration {

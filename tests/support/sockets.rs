@@ -34,3 +34,13 @@ pub fn reset_on_close(socket: &impl AsRawFd) {
         std::io::Error::last_os_error()
     );
 }
+
+/// A fresh socket path (`<tag>-<n>`) in a directory of this test process under the system's
+/// temporary directory, for tests that bind named pipes.
+pub fn fresh_path(tag: &str) -> std::path::PathBuf {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static N: AtomicU64 = AtomicU64::new(0);
+    let dir = std::env::temp_dir().join(format!("ringpipe-test-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir.join(format!("{tag}-{}", N.fetch_add(1, Ordering::Relaxed)))
+}
