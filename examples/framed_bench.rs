@@ -6,6 +6,8 @@
 //! cargo run --profile lto --features tokio --example framed_bench              # ~1-2 min
 //! cargo run --profile lto --features tokio --example framed_bench -- --quick   # ~15 s
 //! cargo run --profile lto --features tokio --example framed_bench -- --tuned   # + 64 KiB chunks
+//! cargo run --profile lto --features tokio --example framed_bench -- --fences  # + each fixed WakeFences
+//! cargo run --profile lto --features tokio --example framed_bench -- --spin    # + SpinWait::Never
 //! cargo run --profile lto --features tokio --example framed_bench -- --modes send --flavors ct --sizes 16,4K --reps 9
 //! ```
 //!
@@ -56,6 +58,7 @@ mod net_bench;
 
 use futures_util::{SinkExt, StreamExt};
 use net_bench::{fmt_ratio, interleaved, loadavg, machine, now_utc, others_during, stat, Flavor};
+use ringpipe::{SpinWait, WakeFences, DEFAULT_SPIN_WAIT};
 use std::fmt::Write as _;
 use std::sync::OnceLock;
 use std::time::Instant;
@@ -138,18 +141,41 @@ async fn receiver<T: AsyncRead + AsyncWrite + Unpin>(io: T, n: usize, size: usiz
 enum Impl {
     /// `duplex_pair` with chunks of this size (the default 16 KiB, or 64 KiB with `--tuned`),
     /// the other options default.
-    Ringpipe(usize),
+    Ringpipe(usize, WakeFences, SpinWait),
     TokioDuplex(usize),
 }
 
 /// The implementations: ringpipe (the first) and the tokio duplexes it is compared with.
 const IMPLS: [(&str, Impl); 3] = [
-    ("ringpipe", Impl::Ringpipe(16 << 10)),
+    (
+        "ringpipe",
+        Impl::Ringpipe(16 << 10, WakeFences::Auto, DEFAULT_SPIN_WAIT),
+    ),
     ("tokio 64K", Impl::TokioDuplex(64 << 10)),
     ("tokio 1M", Impl::TokioDuplex(1 << 20)),
 ];
 /// `--tuned` adds it: what a user would try first.
-const TUNED: (&str, Impl) = ("ringpipe 64K chunks", Impl::Ringpipe(64 << 10));
+const TUNED: (&str, Impl) = (
+    "ringpipe 64K chunks",
+    Impl::Ringpipe(64 << 10, WakeFences::Auto, DEFAULT_SPIN_WAIT),
+);
+/// `--spin` adds it: no spinning before a wait parks.
+const NO_SPIN: (&str, Impl) = (
+    "ringpipe no spin",
+    Impl::Ringpipe(16 << 10, WakeFences::Auto, SpinWait::Never),
+);
+/// `--fences` adds them: the default chunks with each fixed fence mode, against the default
+/// adaptive one.
+const FENCES: [(&str, Impl); 2] = [
+    (
+        "ringpipe symmetric",
+        Impl::Ringpipe(16 << 10, WakeFences::Symmetric, DEFAULT_SPIN_WAIT),
+    ),
+    (
+        "ringpipe asymmetric",
+        Impl::Ringpipe(16 << 10, WakeFences::Asymmetric, DEFAULT_SPIN_WAIT),
+    ),
+];
 
 /// Times the sender and the receiver over `a` and `b` (already on the runtime).
 async fn stream<T>(a: T, b: T, mode: Mode, n: usize, size: usize) -> f64
@@ -170,8 +196,12 @@ fn run(flavor: Flavor, imp: Impl, mode: Mode, n: usize, size: usize) -> f64 {
     let rt = flavor.runtime();
     let secs = rt.block_on(async {
         match imp {
-            Impl::Ringpipe(chunk) => {
-                let options = ringpipe::PipeOptions::builder().chunk_size(chunk).build();
+            Impl::Ringpipe(chunk, fences, spin) => {
+                let options = ringpipe::PipeOptions::builder()
+                    .chunk_size(chunk)
+                    .wake_fences(fences)
+                    .spin_wait(spin)
+                    .build();
                 let (a, b) = ringpipe::duplex_pair(options.expect("valid options"));
                 stream(a, b, mode, n, size).await
             }
@@ -201,6 +231,8 @@ fn main() {
             }
             "--reps" => reps = value().parse().expect("--reps N"),
             "--tuned" => impls.push(TUNED),
+            "--fences" => impls.extend(FENCES),
+            "--spin" => impls.push(NO_SPIN),
             "--modes" => {
                 modes = (value().split(','))
                     .map(|m| match m {
