@@ -91,7 +91,7 @@ use interprocess::local_socket::{
     prelude::*, ConnectOptions, GenericFilePath, ListenerOptions, Stream as IpStream,
 };
 use interprocess::ConnectWaitMode;
-use net_bench::{fmt_ratio, interleaved, loadavg, now_utc, others_during, ratio, stat};
+use net_bench::{fmt_ratio, interleaved, loadavg, now_utc, others_during, pattern, ratio, stat};
 use ringpipe::{
     DuplexEnd, MessageReader, MessageWriter, NamedPipeClient, NamedPipeServer, NamedPipeStream,
     PipeName, PipeOptions, SpinWait, TransportOptions, TRANSPORT_CHUNK_SIZE,
@@ -108,8 +108,6 @@ use std::time::{Duration, Instant};
 // ---------------------------------------------------------------------------------------------
 // The stream's bytes
 
-/// The pattern's period: not a multiple of any message or buffer size.
-const PERIOD: usize = (1 << 20) - 3;
 /// The largest message, and the server's read buffer.
 const MSG_MAX: usize = 64 << 10;
 /// The streaming cells' message sizes.
@@ -120,33 +118,6 @@ const PING: usize = 64;
 const WARMUP_TRIPS: usize = 2_000;
 /// The acknowledgement's byte.
 const ACK: u8 = 0xA5;
-
-/// The pattern from position 0 to `PERIOD + MSG_MAX`: the `n <= MSG_MAX` bytes at any stream
-/// position are one slice of it.
-fn table() -> &'static [u8] {
-    static TABLE: std::sync::OnceLock<Vec<u8>> = std::sync::OnceLock::new();
-    TABLE.get_or_init(|| {
-        (0..PERIOD + MSG_MAX)
-            .map(|i| {
-                let p = i % PERIOD;
-                (splitmix64((p >> 3) as u64) >> ((p & 7) * 8)) as u8
-            })
-            .collect()
-    })
-}
-
-fn splitmix64(x: u64) -> u64 {
-    let mut z = x.wrapping_add(0x9E37_79B9_7F4A_7C15);
-    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    z ^ (z >> 31)
-}
-
-/// The `n` pattern bytes at stream position `at`.
-fn pattern(at: u64, n: usize) -> &'static [u8] {
-    let off = (at % PERIOD as u64) as usize;
-    &table()[off..off + n]
-}
 
 /// Checks `got` against the pattern at stream position `at` (one `memcmp`).
 fn check(got: &[u8], at: u64) {
@@ -1617,7 +1588,7 @@ fn one(o: &Opts, imp: Impl) {
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     common::keep_freed_memory();
-    table();
+    pattern(0, 0); // the table is built before anything is timed
     if args.first().map(String::as_str) == Some("--child") {
         if let Ok(core) = std::env::var(CORE_VAR) {
             common::pin(core.parse().expect("a CPU number"));

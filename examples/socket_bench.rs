@@ -68,11 +68,14 @@ mod common;
 mod net_bench;
 
 use net_bench::counted_io::{Counted, Counts, Snapshot};
-use net_bench::{fmt_ratio, interleaved, loadavg, machine, now_utc, others_during, stat, Flavor};
+use net_bench::{
+    fmt_ratio, interleaved, loadavg, machine, now_utc, others_during, pattern, stat, Flavor,
+    PATTERN_SPAN,
+};
 use ringpipe::{PipeOptions, SocketTransport, TransportOptions};
 use std::fmt::Write as _;
 use std::io;
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 use std::time::Instant;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, BufReader};
 use tokio::net::{TcpListener, TcpStream, UnixStream};
@@ -80,40 +83,15 @@ use tokio::net::{TcpListener, TcpStream, UnixStream};
 // ---------------------------------------------------------------------------------------------
 // The stream
 
-/// The pattern's period: not a multiple of any chunk or buffer size.
-const PERIOD: usize = (1 << 20) - 3;
-/// The client's largest write and read.
-const IO_MAX: usize = 256 << 10;
-
-/// The pattern from position 0 to `PERIOD + IO_MAX`: any stream position's next `IO_MAX`
-/// bytes are the slice at `position % PERIOD`.
-fn table() -> &'static [u8] {
-    static TABLE: OnceLock<Vec<u8>> = OnceLock::new();
-    TABLE.get_or_init(|| {
-        (0..PERIOD + IO_MAX)
-            .map(|i| {
-                let p = i % PERIOD;
-                (splitmix64((p >> 3) as u64) >> ((p & 7) * 8)) as u8
-            })
-            .collect()
-    })
-}
-
-fn splitmix64(x: u64) -> u64 {
-    let mut z = x.wrapping_add(0x9E37_79B9_7F4A_7C15);
-    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    z ^ (z >> 31)
-}
+/// The client's largest write and read (the stream is `net_bench::pattern`).
+const IO_MAX: usize = PATTERN_SPAN;
 
 /// Writes `total` bytes of the pattern, then shuts the write side down.
 async fn client_write<W: AsyncWrite + Unpin>(mut w: W, total: u64) -> io::Result<()> {
-    let table = table();
     let mut at = 0u64;
     while at < total {
-        let off = (at % PERIOD as u64) as usize;
         let n = (total - at).min(IO_MAX as u64) as usize;
-        w.write_all(&table[off..off + n]).await?;
+        w.write_all(pattern(at, n)).await?;
         at += n as u64;
     }
     w.shutdown().await
@@ -122,7 +100,6 @@ async fn client_write<W: AsyncWrite + Unpin>(mut w: W, total: u64) -> io::Result
 /// Reads to the end of the stream, comparing every read with the pattern at its position;
 /// returns the length.
 async fn client_read<R: AsyncRead + Unpin>(mut r: R) -> io::Result<u64> {
-    let table = table();
     let mut buf = vec![0u8; IO_MAX];
     let mut at = 0u64;
     loop {
@@ -130,9 +107,9 @@ async fn client_read<R: AsyncRead + Unpin>(mut r: R) -> io::Result<u64> {
         if n == 0 {
             return Ok(at);
         }
-        let off = (at % PERIOD as u64) as usize;
-        if buf[..n] != table[off..off + n] {
-            let i = (0..n).find(|&i| buf[i] != table[off + i]).unwrap_or(0);
+        let want = pattern(at, n);
+        if buf[..n] != *want {
+            let i = (0..n).find(|&i| buf[i] != want[i]).unwrap_or(0);
             panic!("wrong byte at stream position {}", at + i as u64);
         }
         at += n as u64;
@@ -440,7 +417,7 @@ fn strace_one(o: &Opts, name: &str) {
 fn main() {
     common::keep_freed_memory();
     let o = parse();
-    table();
+    pattern(0, 0); // the table is built before anything is timed
     if let Some(name) = &o.strace_one {
         strace_one(&o, name);
         return;

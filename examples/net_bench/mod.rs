@@ -151,3 +151,35 @@ pub fn machine(example: &str, args: &[String], started: &str) -> String {
         loadavg(),
     )
 }
+
+/// The period of the benchmarks' stream pattern (a prime-ish odd length, so that a lost,
+/// repeated or moved run of bytes shows up unless it is a multiple of it long).
+pub const PATTERN_PERIOD: usize = (1 << 20) - 3;
+
+/// The longest run [`pattern`] hands out in one slice.
+pub const PATTERN_SPAN: usize = 256 << 10;
+
+/// The stream pattern's bytes at positions `at .. at + n` (`n <= PATTERN_SPAN`): byte `p` is
+/// byte `p % 8` of splitmix64(`(p % PATTERN_PERIOD) / 8`). One table of `PATTERN_PERIOD +
+/// PATTERN_SPAN` bytes, built once, so writing and checking the pattern are slices and
+/// `memcmp`s.
+pub fn pattern(at: u64, n: usize) -> &'static [u8] {
+    static TABLE: std::sync::OnceLock<Vec<u8>> = std::sync::OnceLock::new();
+    let table = TABLE.get_or_init(|| {
+        (0..PATTERN_PERIOD + PATTERN_SPAN)
+            .map(|i| {
+                let p = i % PATTERN_PERIOD;
+                (splitmix64((p >> 3) as u64) >> ((p & 7) * 8)) as u8
+            })
+            .collect()
+    });
+    let off = (at % PATTERN_PERIOD as u64) as usize;
+    &table[off..off + n]
+}
+
+fn splitmix64(x: u64) -> u64 {
+    let mut z = x.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}
