@@ -107,6 +107,20 @@ async fn check_stream<R: AsyncRead + Unpin>(r: &mut R) -> usize {
     }
 }
 
+/// Everything the pipe delivers until its writer completes, read the pipe's way.
+async fn read_to_end(input: &mut ringpipe::PipeReader) -> Vec<u8> {
+    let mut got = Vec::new();
+    loop {
+        let res = input.read().await.unwrap();
+        got.extend(res.buffer().to_vec());
+        let (end, done) = (res.buffer().end(), res.is_completed());
+        input.advance_to(end, end).unwrap();
+        if done {
+            return got;
+        }
+    }
+}
+
 /// The application side of an echo: reads the pipe with consumed/examined and writes every
 /// read back with the pipe's own writer (get_memory/advance/flush), until the input ends.
 async fn pipe_echo(mut input: ringpipe::PipeReader, mut output: ringpipe::PipeWriter) -> usize {
@@ -193,16 +207,7 @@ fn the_peer_closing_is_the_end_of_the_applications_input() {
         let (mut input, output, transport) = spawn(socket, TransportOptions::new());
         peer.write_all(b"last words").await.unwrap();
         drop(peer);
-        let mut got = Vec::new();
-        loop {
-            let res = input.read().await.unwrap();
-            got.extend(res.buffer().to_vec());
-            let (end, done) = (res.buffer().end(), res.is_completed());
-            input.advance_to(end, end).unwrap();
-            if done {
-                break;
-            }
-        }
+        let got = read_to_end(&mut input).await;
         assert_eq!(got, b"last words");
         drop(output); // the send loop ends: nothing to send; its shutdown may fail, unseen
         let stats = transport.await.unwrap().unwrap();
@@ -249,16 +254,7 @@ fn the_application_completing_its_output_half_closes_the_socket() {
         // ...and can still answer: the receive loop goes on.
         peer.write_all(b"response").await.unwrap();
         drop(peer);
-        let mut got = Vec::new();
-        loop {
-            let res = input.read().await.unwrap();
-            got.extend(res.buffer().to_vec());
-            let (end, done) = (res.buffer().end(), res.is_completed());
-            input.advance_to(end, end).unwrap();
-            if done {
-                break;
-            }
-        }
+        let got = read_to_end(&mut input).await;
         assert_eq!(got, b"response");
         let stats = transport.await.unwrap().unwrap();
         assert_eq!((stats.sent, stats.received), (7, 8));
