@@ -290,6 +290,11 @@ struct Shared {
 impl Shared {
     /// The abort reason, if the connection was aborted.
     fn aborted(&self) -> Option<u8> {
+        // Ordering: SeqCst, as the store in `abort`. Acquire would do for the pipe half: a
+        // thread that woke from a canceled wait has synchronised with the cancel's RMW on the
+        // pipe's state, which `abort` makes after storing the reason. The shutdown's effect
+        // reaches the other thread through the kernel, which Rust's model does not order; one
+        // total order over the reason is the cheap belt for that (aborts happen once).
         match self.abort.load(Ordering::SeqCst) {
             NOT_ABORTED => None,
             reason => Some(reason),
@@ -301,6 +306,7 @@ impl Shared {
     /// write fails) and cancels the pipe waits of both threads; each then sees the reason and
     /// ends, completing its half with [`abort_error`](Self::abort_error).
     fn abort(&self, reason: u8) {
+        // Ordering: SeqCst, paired with the load in `aborted` (see there); the first reason wins.
         if self
             .abort
             .compare_exchange(NOT_ABORTED, reason, Ordering::SeqCst, Ordering::SeqCst)
@@ -342,6 +348,8 @@ impl Shared {
 
     /// A thread has ended: the last one closes the shared socket handle.
     fn thread_ended(&self) {
+        // Ordering: AcqRel, so the last thread's drop comes after everything the other thread
+        // did with the socket (its Release half); the handle itself is under the mutex.
         if self.running.fetch_sub(1, Ordering::AcqRel) == 1 {
             drop(lock(&self.socket).take());
         }

@@ -379,6 +379,7 @@ fn bind_path(
         .ok_or_else(|| sys::invalid("a socket path needs a file name"))?;
     let mut temp_file = OsString::from(".");
     temp_file.push(file);
+    // Ordering: Relaxed; only uniqueness matters (the RMW gives every call its own value).
     temp_file.push(format!(
         ".{}.{}.tmp",
         std::process::id(),
