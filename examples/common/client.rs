@@ -2,6 +2,7 @@
 //! request stream in the pieces it is given while the calling thread reads the replies and
 //! compares them byte for byte with what a model expects.
 
+use crate::rng::Rng;
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::thread;
@@ -105,4 +106,43 @@ pub fn compare(got: &[u8], expected: &[u8]) -> Outcome {
         String::from_utf8_lossy(&got[from..(at + 40).min(got.len())]),
         String::from_utf8_lossy(&expected[from..(at + 40).min(expected.len())]),
     ))
+}
+
+/// `clients` connections at once, each on its own thread: client `c` gets an `Rng` seeded from
+/// `seed` and `c`, sends what `conversation` makes of them in random pieces, and checks every
+/// reply byte ([`exchange`], the server closing at the end). Returns the bytes sent and the
+/// reply bytes checked, over all clients.
+pub fn pipelined<F>(
+    addr: SocketAddr,
+    seed: u64,
+    clients: usize,
+    conversation: F,
+) -> Result<(usize, usize), String>
+where
+    F: Fn(&mut Rng, usize) -> (Vec<u8>, Vec<u8>) + Sync,
+{
+    let conversation = &conversation;
+    thread::scope(|s| {
+        let handles: Vec<_> = (0..clients)
+            .map(|client| {
+                s.spawn(move || {
+                    let mut rng = Rng::new(seed ^ ((client as u64 + 1) * 0x1000_0001));
+                    let (sent, expected) = conversation(&mut rng, client);
+                    let pieces = rng.pieces(&sent);
+                    exchange(addr, &pieces, &expected, End::Closed)
+                        .map_err(|e| format!("client {client}: {e}"))?;
+                    Ok::<_, String>((sent.len(), expected.len()))
+                })
+            })
+            .collect();
+        let (mut sent, mut received) = (0, 0);
+        for handle in handles {
+            let (s, r) = handle
+                .join()
+                .map_err(|_| "a client thread panicked".to_string())??;
+            sent += s;
+            received += r;
+        }
+        Ok((sent, received))
+    })
 }

@@ -22,7 +22,7 @@
 //! The random choices come from a seed printed at the start; `RESP_SELF_TEST_SEED=<seed>`
 //! replays a run.
 
-use crate::client::{connect, exchange, End, Outcome};
+use crate::client::{connect, exchange, pipelined, End, Outcome};
 use crate::commands::Store;
 use crate::parser::{MAX_BULK_LEN, MAX_INLINE_LEN};
 use crate::rng::Rng;
@@ -32,7 +32,6 @@ use std::io::{Read, Write};
 use std::net::{Shutdown, SocketAddr};
 use std::process::Command;
 use std::sync::Arc;
-use std::thread;
 use std::time::{Duration, Instant};
 
 const CLIENTS: usize = 8;
@@ -302,34 +301,15 @@ fn pipeline(rng: &mut Rng, client: usize, requests: usize) -> (Vec<u8>, Vec<u8>)
 }
 
 fn pipelined_clients(addr: SocketAddr, seed: u64) -> Outcome {
-    thread::scope(|s| {
-        let clients: Vec<_> = (0..CLIENTS)
-            .map(|client| {
-                s.spawn(move || {
-                    let mut rng = Rng::new(seed ^ ((client as u64 + 1) * 0x1000_0001));
-                    let (sent, expected) = pipeline(&mut rng, client, REQUESTS_PER_CLIENT);
-                    let pieces = rng.pieces(&sent);
-                    exchange(addr, &pieces, &expected, End::Closed)
-                        .map_err(|e| format!("client {client}: {e}"))?;
-                    Ok::<_, String>((sent.len(), expected.len()))
-                })
-            })
-            .collect();
-        let (mut sent, mut received) = (0, 0);
-        for client in clients {
-            let (s, r) = client
-                .join()
-                .map_err(|_| "a client panicked".to_string())??;
-            sent += s;
-            received += r;
-        }
-        println!(
-            "    pipelined: {CLIENTS} connections, {:.1} MB of requests sent in random pieces, {:.1} MB of replies checked",
-            sent as f64 / 1e6,
-            received as f64 / 1e6
-        );
-        Ok(())
-    })
+    let (sent, received) = pipelined(addr, seed, CLIENTS, |rng, client| {
+        pipeline(rng, client, REQUESTS_PER_CLIENT)
+    })?;
+    println!(
+        "    pipelined: {CLIENTS} connections, {:.1} MB of requests sent in random pieces, {:.1} MB of replies checked",
+        sent as f64 / 1e6,
+        received as f64 / 1e6
+    );
+    Ok(())
 }
 
 fn byte_by_byte(addr: SocketAddr, seed: u64) -> Outcome {
