@@ -20,6 +20,8 @@
 
 #[path = "../common/client.rs"]
 mod client;
+#[path = "../common/linger.rs"]
+mod linger;
 mod protocol;
 // Shared with resp_server, which uses more of it.
 #[allow(dead_code)]

@@ -8,8 +8,9 @@
 //! next read waits for **more** bytes instead of returning the same ones again. The replies of
 //! one read go out with one `write_all` (a copy into the send pipe, and a flush).
 
+use crate::linger::linger;
 use crate::protocol::{Next, Session, MAX_LINE, TOO_LONG};
-use ringpipe::{PipeReader, SequenceReader, SocketTransport, TransportOptions};
+use ringpipe::{SequenceReader, SocketTransport, TransportOptions};
 use std::io;
 use std::time::Duration;
 use tokio::net::TcpStream;
@@ -73,7 +74,7 @@ pub async fn serve(socket: TcpStream) -> io::Result<()> {
     // dropping the input stops the transport's reading.
     output.complete();
     if next == Next::Close {
-        linger(&mut input).await;
+        linger(&mut input, LINGER).await;
     }
     drop(input);
     transport.await.map_err(io::Error::other)??;
@@ -84,21 +85,4 @@ fn too_long(replies: &mut Vec<u8>) -> Next {
     replies.extend_from_slice(TOO_LONG.as_bytes());
     replies.push(b'\n');
     Next::Close
-}
-
-/// Reads and discards what the client still sends, for at most [`LINGER`].
-async fn linger(input: &mut PipeReader) {
-    let discard = async {
-        loop {
-            let Ok(result) = input.read().await else {
-                return;
-            };
-            let (end, completed) = (result.buffer().end(), result.is_completed());
-            if input.advance_to(end, end).is_err() || completed {
-                return;
-            }
-        }
-    };
-    // Timing out is the end of the linger, not an error.
-    let _ = tokio::time::timeout(LINGER, discard).await;
 }

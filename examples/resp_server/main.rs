@@ -28,6 +28,8 @@
 mod client;
 mod commands;
 mod cursor;
+#[path = "../common/linger.rs"]
+mod linger;
 mod parser;
 mod reply;
 #[path = "../common/rng.rs"]

@@ -10,6 +10,7 @@
 
 use crate::commands::{execute, Outcome, Store};
 use crate::cursor::SliceCursor;
+use crate::linger::linger;
 use crate::parser::{Parser, ProtocolError, Shape, MAX_REQUEST_LEN};
 use crate::reply::{ByteSink, Replies};
 use crate::LINGER;
@@ -169,26 +170,7 @@ async fn protocol(
     // dropping the input tells the transport to stop reading.
     output.complete();
     if close {
-        linger(&mut input).await;
+        linger(&mut input, LINGER).await;
     }
     Ok(())
-}
-
-/// After a `QUIT` or a protocol error, reads and discards what the client still sends, for a
-/// while (see [`LINGER`]): closing a socket with unread bytes resets the connection, and a
-/// reset can destroy the last replies before the client reads them.
-async fn linger(input: &mut PipeReader) {
-    let discard = async {
-        loop {
-            let Ok(result) = input.read().await else {
-                return;
-            };
-            let (end, completed) = (result.buffer().end(), result.is_completed());
-            if input.advance_to(end, end).is_err() || completed {
-                return;
-            }
-        }
-    };
-    // Timing out is the end of the linger, not an error.
-    let _ = tokio::time::timeout(LINGER, discard).await;
 }
