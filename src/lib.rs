@@ -18,7 +18,10 @@
 //!
 //! Storage is a fixed-capacity ring of cache-padded cursors over chunks from a [`ChunkPool`]
 //! that many pipes can share: the memory a pipe holds follows the data in it, an idle pipe
-//! holds at most the writer's current chunk, and steady-state streaming allocates nothing.
+//! holds at most the writer's current chunk, and steady-state streaming allocates nothing. A
+//! chunk the reader has finished with stays in its slot for the writer's next use of the slot,
+//! until the reader waits for data, so a stream recycles its chunks without the shared pool
+//! (and holds up to one chunk per slot while it streams).
 //! Writer commit and reader advance are wait-free (no locks, no retry loops); each side caches
 //! the other's cursors and re-reads them only when it must. Who pays for "a parked side is
 //! never missed" ([`WakeFences`]): by default each pipe switches between no fence on the
@@ -445,7 +448,11 @@
 //!   back once every byte of it is consumed *and* the writer has moved past it: in `advance_to`,
 //!   in a read that is about to park, and (waking the reader to do it) when the writer moves
 //!   past a chunk the parked reader had consumed; a read that returns data gives nothing back.
-//!   Whatever is left goes back when the second half completes or is dropped.
+//!   A released chunk first waits in its slot as a spare for the writer's next use of the slot;
+//!   spares go to the pool when the reader is about to wait for data, after 1024 `try_read`s in
+//!   a row that found nothing, or once it has seen the writer complete (so a streaming pipe
+//!   holds up to one chunk per slot, an idle one what it held without spares). Whatever is left
+//!   goes back when the second half completes or is dropped.
 //! * **The capacity is a hard bound** and `get_memory` waits for room (see *Capacity*), so
 //!   `WouldDeadlock` exists: .NET's pipe grows instead.
 //! * **Futures are named** `ReadFuture`, `FlushFuture`, … in [`future`] (none of them is

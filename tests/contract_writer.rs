@@ -378,12 +378,15 @@ fn get_memory_waits_for_a_free_chunk_slot() {
     assert!(poll_once(f.as_mut(), &waker).is_pending());
     let g = read_advance(&mut r, 1, 1);
     assert_eq!(g.bytes, b"abcd");
-    assert_eq!(pool.in_use(), 3);
+    // The released chunk waits in its slot as the writer's spare (not in the pool).
+    assert_eq!((pool.in_use(), pool.retained()), (4, 0));
     assert_eq!(c.count(), 1);
     match poll_once(f.as_mut(), &waker) {
         Poll::Ready(Ok(m)) => assert_eq!(m.len(), 4),
         other => panic!("expected 4 bytes, got {other:?}"),
     }
+    // The writer's new chunk is that spare: nothing allocated, nothing taken from the pool.
+    assert_eq!((pool.in_use(), pool.allocated()), (4, 4));
 }
 
 #[test]

@@ -317,6 +317,15 @@ struct Model {
     has_chunk: bool,
     fill: u64,
     released: u64,
+    /// Released chunks kept in their slots for the writer's next use of each (`chunks.rs`),
+    /// by seq: until the writer opens the slot again, or the pipe goes idle (the reader
+    /// parks, polls in vain `IDLE_POLLS` times in a row, or saw the writer done).
+    spares: std::collections::BTreeSet<u64>,
+    /// A read saw the writer completed (without an error): no spare is kept after that.
+    r_saw_done: bool,
+    /// Empty polls without a context in a row, all at `head == empty_at`.
+    empty_polls: u32,
+    empty_at: u64,
     /// Where the data of chunk `released` ends, as the reader last looked (at a read, or when
     /// it gave chunks back), `None` if it was open then: `advance_to` gives chunks back only
     /// when the consumed position reaches it.
@@ -363,6 +372,10 @@ impl Model {
             has_chunk: false,
             fill: 0,
             released: 0,
+            spares: Default::default(),
+            r_saw_done: false,
+            empty_polls: 0,
+            empty_at: 0,
             known_end: None,
             r_completed: false,
             r_failed: false,
@@ -389,7 +402,7 @@ impl Model {
         if self.w_completed && self.r_completed {
             0
         } else {
-            self.chunks.len() as u64 - self.released
+            self.chunks.len() as u64 - self.released + self.spares.len() as u64
         }
     }
 
@@ -426,14 +439,29 @@ impl Model {
         }
     }
 
+    /// Opens the next chunk: the spare of the slot's previous use if it is still there, else
+    /// one from the pool (either way one more chunk in use).
+    fn open_chunk(&mut self) {
+        let seq = self.chunks.len() as u64;
+        if let Some(prev) = seq.checked_sub(self.slots) {
+            self.spares.remove(&prev);
+        }
+        self.chunks.push((self.pos(), None));
+        self.has_chunk = true;
+    }
+
+    /// Spares go back to the pool.
+    fn go_idle(&mut self) {
+        self.spares.clear();
+    }
+
     /// Applies a successful grant of `len` bytes.
     fn apply_grant(&mut self, plan: Grant, len: u64) {
         match plan {
             Grant::Scratch => {
                 self.enter_scratch();
                 if !self.has_chunk {
-                    self.chunks.push((self.pos(), None));
-                    self.has_chunk = true;
+                    self.open_chunk();
                 }
             }
             Grant::Ok { switch: true, .. } => {
@@ -442,8 +470,7 @@ impl Model {
                     self.chunks[seq].1 = Some(self.fill);
                     self.fill = 0;
                 }
-                self.chunks.push((self.pos(), None));
-                self.has_chunk = true;
+                self.open_chunk();
             }
             _ => {}
         }
@@ -593,6 +620,10 @@ impl Model {
         if self.w_failed {
             return Decide::Failed;
         }
+        if self.w_completed && !self.r_saw_done {
+            self.r_saw_done = true;
+            self.go_idle();
+        }
         if self.read_canceled || self.w_completed || self.tail >= wait_pos {
             let canceled = self.read_canceled;
             self.read_canceled = false;
@@ -622,8 +653,10 @@ impl Model {
     fn reader_park(&mut self, wait_pos: u64) -> Decide {
         self.rwait = Some(wait_pos);
         self.last_wait_pos = wait_pos;
-        // Give back what is consumed before judging the writer's need for a slot.
+        // Give back what is consumed before judging the writer's need for a slot; the pipe goes
+        // idle before it parks.
         self.release_consumed();
+        self.go_idle();
         if let Some(WWait::Space {
             need_head,
             need_released,
@@ -682,6 +715,9 @@ impl Model {
             }
         }
         self.look_at_chunk();
+        if !self.r_saw_done {
+            self.spares.extend(before..self.released);
+        }
         self.released != before
     }
 
@@ -903,8 +939,19 @@ fn model_read(m: &mut Model, need: Need, park: bool) -> Option<Decide> {
         Need::AtLeast(n) => m.head + n,
     };
     let d = m.decide(wait_pos);
-    if matches!(d, Decide::Nothing) && park {
-        return Some(m.reader_park(wait_pos));
+    if matches!(d, Decide::Nothing) {
+        if park {
+            return Some(m.reader_park(wait_pos));
+        }
+        // `try_read` found nothing: `IDLE_POLLS` (1024) of them in a row make the pipe idle.
+        if m.head != m.empty_at {
+            m.empty_at = m.head;
+            m.empty_polls = 0;
+        }
+        m.empty_polls += 1;
+        if m.empty_polls == 1024 {
+            m.go_idle();
+        }
     }
     Some(d)
 }

@@ -2136,11 +2136,12 @@ fn run_pipe(
         ));
     }
     if let PoolKind::Private(retained) = cfg.pool {
-        // A pipe never holds more chunks than it has slots, and a pool that retains that many
-        // never frees one: so it never allocated more.
-        if retained >= lim.slots && pool.allocated() > lim.slots {
+        // A pipe never holds more chunks than it has slots (open ones and spares, `chunks.rs`),
+        // and a pool that retains more never frees one: so it never allocated more than one
+        // beyond (a spare the reader is giving back while the writer takes a new one).
+        if retained > lim.slots && pool.allocated() > lim.slots + 1 {
             return Err(format!(
-                "the pool allocated {} chunks for a ring of {} slots",
+                "the pool allocated {} chunks for a ring of {} slots (+ 1 in transit)",
                 pool.allocated(),
                 lim.slots
             ));

@@ -20,6 +20,10 @@ use std::alloc::Layout;
 /// Chunks are aligned to a cache line so that two chunks never share one.
 const CHUNK_ALIGN: usize = 128;
 
+/// Bytes before each chunk that hold its loom shadow while it travels as an address (none
+/// outside loom).
+const SHADOW_PREFIX: usize = if cfg!(loom) { CHUNK_ALIGN } else { 0 };
+
 /// The largest chunk size a pool accepts (1 GiB).
 pub const MAX_CHUNK_SIZE: usize = 1 << 30;
 
@@ -41,13 +45,20 @@ pub(crate) struct Chunk {
 unsafe impl Send for Chunk {}
 
 impl Chunk {
+    /// The layout of a chunk of `size` bytes: under loom, with a prefix that holds the shadow
+    /// while the chunk is passed around as an address (`into_raw`).
+    fn layout(size: usize) -> Layout {
+        Layout::from_size_align(size + SHADOW_PREFIX, CHUNK_ALIGN).expect("chunk layout")
+    }
+
     fn alloc(size: usize) -> Chunk {
-        let layout = Layout::from_size_align(size, CHUNK_ALIGN).expect("chunk layout");
+        let layout = Chunk::layout(size);
         // SAFETY: `size >= 1` (checked when the pool was created), so the layout is non-zero.
         let raw = unsafe { std::alloc::alloc_zeroed(layout) };
-        let ptr = NonNull::new(raw).unwrap_or_else(|| std::alloc::handle_alloc_error(layout));
+        let raw = NonNull::new(raw).unwrap_or_else(|| std::alloc::handle_alloc_error(layout));
         Chunk {
-            ptr,
+            // SAFETY: the allocation is `SHADOW_PREFIX + size` bytes long.
+            ptr: unsafe { NonNull::new_unchecked(raw.as_ptr().add(SHADOW_PREFIX)) },
             #[cfg(loom)]
             shadow: {
                 let cells: Box<[crate::sync::UnsafeCell<()>]> = (0..size)
@@ -63,9 +74,9 @@ impl Chunk {
     /// `size` must be the size this chunk was allocated with, and the chunk must not be used
     /// afterwards.
     unsafe fn free(self, size: usize) {
-        let layout = Layout::from_size_align(size, CHUNK_ALIGN).expect("chunk layout");
-        // SAFETY: allocated in `alloc` with this very layout (the caller passes the same size).
-        unsafe { std::alloc::dealloc(self.ptr.as_ptr(), layout) };
+        // SAFETY: allocated in `alloc` with this very layout (the caller passes the same size),
+        // `SHADOW_PREFIX` bytes before `ptr`.
+        unsafe { std::alloc::dealloc(self.ptr.as_ptr().sub(SHADOW_PREFIX), Chunk::layout(size)) };
         #[cfg(loom)]
         // SAFETY: the shadow came from `Box::into_raw` in `alloc` and is dropped once, here.
         drop(unsafe { Box::from_raw(self.shadow.as_ptr()) });
@@ -75,6 +86,42 @@ impl Chunk {
     #[inline]
     pub(crate) fn ptr(&self) -> *mut u8 {
         self.ptr.as_ptr()
+    }
+
+    /// The chunk as a pointer to its first byte (aligned to [`CHUNK_ALIGN`], so the holder may
+    /// tag its low bits), owned by whoever holds the pointer until [`from_raw`](Self::from_raw).
+    #[inline]
+    pub(crate) fn into_raw(self) -> *mut u8 {
+        #[cfg(loom)]
+        // SAFETY: `alloc` reserved `SHADOW_PREFIX` bytes before `ptr`, room for the shadow.
+        unsafe {
+            self.ptr
+                .as_ptr()
+                .sub(SHADOW_PREFIX)
+                .cast::<NonNull<[crate::sync::UnsafeCell<()>]>>()
+                .write_unaligned(self.shadow)
+        };
+        self.ptr.as_ptr()
+    }
+
+    /// The chunk that [`into_raw`](Self::into_raw) gave as `ptr`.
+    ///
+    /// # Safety
+    /// `ptr` came from `into_raw` (untagged) and is turned back into a chunk once.
+    #[inline]
+    pub(crate) unsafe fn from_raw(ptr: *mut u8) -> Chunk {
+        debug_assert!(ptr as usize % CHUNK_ALIGN == 0);
+        Chunk {
+            // SAFETY: `into_raw` gave the pointer of a live allocation, never null.
+            ptr: unsafe { NonNull::new_unchecked(ptr) },
+            #[cfg(loom)]
+            // SAFETY: `into_raw` wrote the shadow in the chunk's prefix.
+            shadow: unsafe {
+                ptr.sub(SHADOW_PREFIX)
+                    .cast::<NonNull<[crate::sync::UnsafeCell<()>]>>()
+                    .read_unaligned()
+            },
+        }
     }
 
     /// Tells loom that bytes `off..off + len` are being written (no-op outside loom).

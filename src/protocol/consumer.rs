@@ -18,6 +18,11 @@ pub(crate) enum Need {
     AtLeast(usize),
 }
 
+/// Polls without a context (`try_read`) that find nothing, in a row and with nothing consumed
+/// in between, after which the pipe counts as idle: about 10-50 µs of a busy-polling reader
+/// that finds no data (a streaming one finds some far more often).
+const IDLE_POLLS: u32 = 1024;
+
 /// What a read found: the end of the data it may return, and why it ended.
 pub(crate) struct Snap {
     pub(crate) tail: u64,
@@ -45,6 +50,14 @@ pub(crate) struct Consumer<S, W: Wakeup> {
     /// into the next chunk after sealing, P1/P2), or before the reader parks (R1).
     chunk_end: u64,
     completed: bool,
+    /// Whether a read saw the writer completed: no chunk is opened any more, so the storage
+    /// keeps nothing for it (`Storage::idle` after every release).
+    writer_done: bool,
+    /// Released slots from here on may still keep memory for the writer (`Storage::idle`).
+    idle_from: u64,
+    /// Polls without a context that found nothing in a row, all at `head == empty_at`.
+    empty_polls: u32,
+    empty_at: u64,
     /// Whether this reader set READER_WAITING and has not cleared it.
     waiting: bool,
     /// How this reader's spins before parking went.
@@ -65,6 +78,10 @@ impl<S: Storage, W: Wakeup> Consumer<S, W> {
             chunk_start: 0,
             chunk_end: u64::MAX,
             completed: false,
+            writer_done: false,
+            idle_from: 0,
+            empty_polls: 0,
+            empty_at: 0,
             waiting: false,
             spin: W::SpinState::default(),
             quiet: Quiet::new(),
@@ -152,11 +169,17 @@ impl<S: Storage, W: Wakeup> Consumer<S, W> {
 
     /// Decides a read from a state snapshot `s` and a tail `t` (loaded after `s`).
     fn decide(&mut self, s: u32, t: u64, need: Need) -> Option<Result<Snap, ReadError>> {
-        let ring = &*self.ring;
         if s & WRITER_FAILED != 0 {
-            return Some(Err(ReadError::WriterFailed(ring.error_of(Side::Writer))));
+            return Some(Err(ReadError::WriterFailed(
+                self.ring.error_of(Side::Writer),
+            )));
         }
         let completed = s & WRITER_COMPLETED != 0;
+        if completed && !self.writer_done {
+            self.writer_done = true;
+            self.go_idle();
+        }
+        let ring = &*self.ring;
         let canceled = s & READ_CANCELED != 0;
         if canceled || completed || t >= self.wait_pos(need) {
             if canceled || s & STALLED != 0 {
@@ -204,6 +227,28 @@ impl<S: Storage, W: Wakeup> Consumer<S, W> {
         }
     }
 
+    /// The pipe goes idle: what the storage keeps of the slots released since the last time
+    /// goes back (`Storage::idle`).
+    fn go_idle(&mut self) {
+        // SAFETY: we are the reader.
+        unsafe { self.ring.storage.idle(self.idle_from, self.chunk_seq) };
+        self.idle_from = self.chunk_seq;
+    }
+
+    /// A poll without a context found nothing: after `IDLE_POLLS` of them in a row with no
+    /// byte consumed in between, the pipe counts as idle.
+    #[cold]
+    fn polled_empty(&mut self) {
+        if self.head != self.empty_at {
+            self.empty_at = self.head;
+            self.empty_polls = 0;
+        }
+        self.empty_polls += 1;
+        if self.empty_polls == IDLE_POLLS {
+            self.go_idle();
+        }
+    }
+
     /// Clears the waiting bit this reader set (after a wait ends or is abandoned).
     pub(crate) fn stop_waiting(&mut self) {
         if self.waiting {
@@ -242,6 +287,7 @@ impl<S: Storage, W: Wakeup> Consumer<S, W> {
             return Poll::Ready(r.map(Some));
         }
         let Some(cx) = cx else {
+            self.polled_empty();
             self.stop_waiting();
             // (No release here: a polling reader sees the data committed after any seal, and
             // its `advance_to` past that data releases the sealed slots.)
@@ -268,6 +314,8 @@ impl<S: Storage, W: Wakeup> Consumer<S, W> {
             self.stop_waiting();
             return Poll::Ready(r.map(Some));
         }
+        // About to park: memory the storage keeps for the writer's next chunks goes back.
+        self.go_idle();
         let ring = &*self.ring;
         // Ordering: Release, pairs with the writer's Acquire loads (commit, `poll_grant`): a
         // writer that sees this wait position also sees the head and examined stored before.
@@ -372,6 +420,9 @@ impl<S: Storage, W: Wakeup> Consumer<S, W> {
             ring.reader
                 .released
                 .store(self.chunk_seq, Ordering::Release);
+            if self.writer_done {
+                self.go_idle();
+            }
             true
         } else {
             false

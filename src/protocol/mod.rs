@@ -620,6 +620,8 @@ impl<S: Storage, W: Wakeup> Ring<S, W> {
             // `released .. opened` are open (invariant 3).
             unsafe { self.storage.release(seq) };
         }
+        // SAFETY: as above; nobody waits for anything any more.
+        unsafe { self.storage.idle(0, opened) };
     }
 
     /// Makes a ring whose both sides completed (and released everything) as new: no data, no

@@ -41,6 +41,14 @@ pub(crate) unsafe trait Storage: Send + Sync {
     /// Slot `seq` was opened and not released; nobody touches its bytes any more.
     unsafe fn release(&self, seq: u64);
 
+    /// The pipe goes idle (the reader is about to wait for data, or has polled in vain for a
+    /// while, or no more data will come): memory that released slots `from .. released` keep
+    /// for the writer's next use of them may go back where it came from.
+    ///
+    /// # Safety
+    /// Only the reader calls it, or the side that completes second after releasing every slot.
+    unsafe fn idle(&self, from: u64, released: u64);
+
     /// Tells loom that `len` bytes at `off` of slot `seq` are being written (no-op elsewhere).
     ///
     /// # Safety
