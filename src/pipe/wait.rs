@@ -4,6 +4,8 @@
 
 use super::options::SpinWait;
 use core::future::Future;
+use core::time::Duration;
+use std::time::Instant;
 
 /// One side's memory of how its spins before parking went ([`SpinWait::Adaptive`]). Local to
 /// the side: nothing shared, no atomics.
@@ -11,34 +13,52 @@ use core::future::Future;
 pub(crate) struct Spinner {
     /// Waits left that park without spinning.
     skip: u32,
+    /// Adaptive spins left before the next probe (0: the next one is). A probe is a wait that
+    /// parks at once instead of spinning, so that the side learns again where its wake-ups
+    /// land: a side whose spins succeed never parks otherwise.
+    probe_left: u32,
     /// Spins in a row that ended in a park (capped at `MAX_MISSES`).
-    misses: u32,
+    misses: u8,
+    /// The spins between two probes are `PROBE_MIN << probe_shift`, doubled after each probe
+    /// (up to `PROBE_MAX_SHIFT`): a side whose wake-ups keep landing elsewhere (a thread of
+    /// its own) soon pays one park in a million waits.
+    probe_shift: u8,
+    /// The side has been resumed on the thread that woke it (see `LocalWakeup`): parking is
+    /// cheap, and puts both halves on one worker, so it no longer spins. Set for good.
+    lands_on_waker: bool,
 }
 
 /// Checks between two looks at the clock in an adaptive spin (about 0.8 µs at 25 ns a
 /// `spin_loop`).
 const CLOCK_EVERY: u32 = 32;
 /// After this many failed spins in a row, one wait in `2^MAX_MISSES` spins.
-const MAX_MISSES: u32 = 10;
+const MAX_MISSES: u8 = 10;
+/// The fewest adaptive spins between two probes.
+const PROBE_MIN: u32 = 1024;
+/// The most adaptive spins between two probes are `PROBE_MIN << PROBE_MAX_SHIFT` (about a
+/// million).
+const PROBE_MAX_SHIFT: u8 = 10;
 
 impl Spinner {
     /// Spins under `policy` until `ready` gives a value (returned) or the spin is over
     /// (`None`: the caller parks).
     ///
     /// An adaptive spin does not start when `other_side_here` (the other side was last seen on
-    /// this thread, see `LocalWakeup::spin_plan`): two
-    /// tasks of one single-threaded executor (or one thread driving both halves) cannot make
-    /// progress for each other while one of them spins.
+    /// this thread, see `LocalWakeup::spin_plan`): two tasks of one single-threaded executor
+    /// (or one thread driving both halves) cannot make progress for each other while one of
+    /// them spins. Nor once the side's wake-ups have landed on its waker's thread
+    /// ([`resumed_on_waker`](Self::resumed_on_waker)). Neither counts as a failed spin.
     #[inline]
     pub(crate) fn spin<T>(
         &mut self,
         policy: SpinWait,
         other_side_here: bool,
-        mut ready: impl FnMut() -> Option<T>,
+        ready: impl FnMut() -> Option<T>,
     ) -> Option<T> {
         match policy {
             SpinWait::Never => None,
             SpinWait::Fixed(n) => {
+                let mut ready = ready;
                 for _ in 0..n {
                     core::hint::spin_loop();
                     if let Some(r) = ready() {
@@ -52,10 +72,19 @@ impl Spinner {
                     self.skip -= 1;
                     return None;
                 }
-                if other_side_here {
-                    // Not a failed spin: nothing was tried, and the record stays as it is.
+                if other_side_here || self.lands_on_waker {
                     return None;
                 }
+                if max.is_zero() {
+                    self.missed();
+                    return None;
+                }
+                if self.probe_left == 0 {
+                    self.probe_left = PROBE_MIN << self.probe_shift;
+                    self.probe_shift = (self.probe_shift + 1).min(PROBE_MAX_SHIFT);
+                    return None;
+                }
+                self.probe_left -= 1;
                 // Every spin, probes after failures included, lasts the full `max`: a probe
                 // succeeds only if it outlasts the other side's wake-up (when both sides park
                 // at every wait, each one's wait includes the other's wake-up latency, tens
@@ -65,11 +94,30 @@ impl Spinner {
                 if r.is_some() {
                     self.misses = 0;
                 } else {
-                    self.misses = (self.misses + 1).min(MAX_MISSES);
-                    self.skip = (1 << self.misses) - 1;
+                    self.missed();
                 }
                 r
             }
+        }
+    }
+
+    /// The side ran again, after it parked, on the thread that woke it.
+    pub(crate) fn resumed_on_waker(&mut self) {
+        self.lands_on_waker = true;
+    }
+
+    /// A spin that ended in a park: back off.
+    fn missed(&mut self) {
+        self.misses = (self.misses + 1).min(MAX_MISSES);
+        self.skip = (1u32 << self.misses) - 1;
+    }
+
+    /// A spinner whose next probe is far away (for the tests of everything else).
+    #[cfg(test)]
+    fn without_probes() -> Spinner {
+        Spinner {
+            probe_left: u32::MAX,
+            ..Spinner::default()
         }
     }
 }
@@ -102,13 +150,10 @@ pub(crate) fn seen_here(other_seen_on: usize) -> bool {
 }
 
 /// Checks `ready` until it gives a value or `max` has passed (looking at the clock every
-/// `CLOCK_EVERY` checks).
+/// `CLOCK_EVERY` checks, at least one round).
 #[inline(never)]
-fn spin_for<T>(max: core::time::Duration, mut ready: impl FnMut() -> Option<T>) -> Option<T> {
-    if max.is_zero() {
-        return None;
-    }
-    let start = std::time::Instant::now();
+fn spin_for<T>(max: Duration, mut ready: impl FnMut() -> Option<T>) -> Option<T> {
+    let start = Instant::now();
     loop {
         for _ in 0..CLOCK_EVERY {
             core::hint::spin_loop();
@@ -189,7 +234,7 @@ mod tests {
 
     #[test]
     fn never_and_fixed() {
-        let mut sp = Spinner::default();
+        let mut sp = Spinner::without_probes();
         assert_eq!(failing_wait(&mut sp, SpinWait::Never), 0);
         assert_eq!(failing_wait(&mut sp, SpinWait::Fixed(0)), 0);
         assert_eq!(failing_wait(&mut sp, SpinWait::Fixed(17)), 17);
@@ -208,7 +253,7 @@ mod tests {
 
     #[test]
     fn adaptive_backs_off_exponentially_and_recovers_on_success() {
-        let mut sp = Spinner::default();
+        let mut sp = Spinner::without_probes();
         // The n-th failed spin in a row is followed by 2^n - 1 waits that park at once (n
         // capped at MAX_MISSES).
         let mut spun_at = Vec::new();
@@ -221,7 +266,7 @@ mod tests {
         let (mut wait, mut misses) = (0u32, 0u32);
         while wait < 3000 {
             expect.push(wait);
-            misses = (misses + 1).min(MAX_MISSES);
+            misses = (misses + 1).min(u32::from(MAX_MISSES));
             wait += 1 << misses;
         }
         assert_eq!(spun_at, expect);
@@ -252,7 +297,7 @@ mod tests {
         // A probe must be able to outlast the other side's wake-up, so it is not shortened.
         let max = Duration::from_millis(2);
         let policy = SpinWait::Adaptive { max };
-        let mut sp = Spinner::default();
+        let mut sp = Spinner::without_probes();
         for _ in 0..4 {
             while sp.skip > 0 {
                 assert_eq!(failing_wait(&mut sp, policy), 0);
@@ -269,20 +314,27 @@ mod tests {
     }
 
     #[test]
-    fn no_adaptive_spin_when_the_other_side_was_last_on_this_thread() {
-        let mut sp = Spinner::default();
-        let mut checks = 0;
-        let r = sp.spin(ADAPTIVE, true, || {
-            checks += 1;
-            Some(())
-        });
-        assert_eq!((r, checks), (None, 0));
-        // Not counted as a failed spin: the next wait (another thread's side) spins at once.
-        assert_eq!((sp.skip, sp.misses), (0, 0));
-        assert!(failing_wait(&mut sp, ADAPTIVE) > 0);
-        // A fixed spin is what the user asked for: it spins regardless.
-        let r = sp.spin(SpinWait::Fixed(3), true, || Some(()));
-        assert_eq!(r, Some(()));
+    fn no_adaptive_spin_when_the_other_side_is_here_or_wakes_land_here() {
+        for lands in [false, true] {
+            let mut sp = Spinner::without_probes();
+            let hint = !lands;
+            if lands {
+                sp.resumed_on_waker();
+            }
+            let mut checks = 0;
+            let r = sp.spin(ADAPTIVE, hint, || {
+                checks += 1;
+                Some(())
+            });
+            assert_eq!((r, checks), (None, 0));
+            // Not counted as a failed spin: the next wait with nothing against it spins.
+            assert_eq!((sp.skip, sp.misses), (0, 0));
+            sp.lands_on_waker = false;
+            assert!(failing_wait(&mut sp, ADAPTIVE) > 0);
+            // A fixed spin is what the user asked for: it spins regardless.
+            let r = sp.spin(SpinWait::Fixed(3), hint, || Some(()));
+            assert_eq!(r, Some(()));
+        }
 
         // The thread tags behind it: stable on a thread, distinct across live threads, never 0.
         let here = thread_tag();
@@ -299,8 +351,36 @@ mod tests {
     }
 
     #[test]
-    fn adaptive_spins_at_most_about_max() {
+    fn probes_park_at_once_with_a_doubling_period() {
         let mut sp = Spinner::default();
+        // The first adaptive wait is a probe: it parks without a look.
+        assert_eq!(failing_wait(&mut sp, ADAPTIVE), 0);
+        assert_eq!((sp.skip, sp.misses, sp.probe_shift), (0, 0, 1));
+        // Then `PROBE_MIN` waits spin (successes keep the record clean), and the next probes.
+        for _ in 0..PROBE_MIN {
+            assert_eq!(sp.spin(ADAPTIVE, false, || Some(1)), Some(1));
+        }
+        assert_eq!(failing_wait(&mut sp, ADAPTIVE), 0);
+        assert_eq!((sp.probe_left, sp.probe_shift), (2 * PROBE_MIN, 2));
+        // Each probe doubles the period, up to the maximum.
+        for shift in 3..=PROBE_MAX_SHIFT + 2 {
+            sp.probe_left = 0;
+            assert_eq!(failing_wait(&mut sp, ADAPTIVE), 0);
+            assert_eq!(sp.probe_shift, shift.min(PROBE_MAX_SHIFT));
+        }
+        assert_eq!(sp.probe_left, PROBE_MIN << PROBE_MAX_SHIFT);
+        // Waits that do not spin (the other side is here) do not count; fixed spins never
+        // probe.
+        assert_eq!(sp.spin(ADAPTIVE, true, || Some(1)), None);
+        assert_eq!(sp.probe_left, PROBE_MIN << PROBE_MAX_SHIFT);
+        let mut sp = Spinner::default();
+        assert_eq!(failing_wait(&mut sp, SpinWait::Fixed(3)), 3);
+        assert_eq!(sp.probe_left, 0);
+    }
+
+    #[test]
+    fn adaptive_spins_at_most_about_max() {
+        let mut sp = Spinner::without_probes();
         // A zero budget checks nothing (and still counts as a failed spin).
         let zero = SpinWait::Adaptive {
             max: Duration::ZERO,
@@ -308,7 +388,7 @@ mod tests {
         assert_eq!(failing_wait(&mut sp, zero), 0);
         assert_eq!(sp.skip, 1);
         // A non-zero budget checks at least one round before it looks at the clock.
-        let mut sp = Spinner::default();
+        let mut sp = Spinner::without_probes();
         assert!(failing_wait(&mut sp, ADAPTIVE) >= CLOCK_EVERY);
     }
 }

@@ -60,6 +60,9 @@ pub(crate) struct Consumer<S, W: Wakeup> {
     empty_at: u64,
     /// Whether this reader set READER_WAITING and has not cleared it.
     waiting: bool,
+    /// Whether the poll that announced that wait returned `Pending` (the reader was parked,
+    /// not only registered): its next stop is a resumption (`Ring::resumed`).
+    parked: bool,
     /// How this reader's spins before parking went.
     spin: W::SpinState,
     /// This side's run of quiet publishes before the ring goes back to asymmetric fences
@@ -79,6 +82,7 @@ impl<S: Storage, W: Wakeup> Consumer<S, W> {
             chunk_end: u64::MAX,
             completed: false,
             writer_done: false,
+            parked: false,
             idle_from: 0,
             empty_polls: 0,
             empty_at: 0,
@@ -254,6 +258,10 @@ impl<S: Storage, W: Wakeup> Consumer<S, W> {
         if self.waiting {
             self.ring.clear(READER_WAITING);
             self.waiting = false;
+            if self.parked {
+                self.parked = false;
+                self.ring.resumed(Side::Reader, &mut self.spin);
+            }
         }
     }
 
@@ -357,6 +365,7 @@ impl<S: Storage, W: Wakeup> Consumer<S, W> {
             // A paused writer may resume now that we wait for more (read_at_least).
             ring.wake(Side::Writer);
         }
+        self.parked = true;
         Poll::Pending
     }
 

@@ -455,6 +455,11 @@ impl<S: Storage, W: Wakeup> Ring<S, W> {
         self.wakeup.wake(side, self.words(side.other()));
     }
 
+    /// `side` runs again after it parked (see [`Wakeup::resumed`]).
+    fn resumed(&self, side: Side, state: &mut W::SpinState) {
+        self.wakeup.resumed(side, self.words(side), state);
+    }
+
     /// How `side` would spin before it parks now.
     #[inline]
     fn spin_plan(&self, side: Side) -> W::SpinPlan {

@@ -98,6 +98,9 @@ pub(crate) struct Producer<S, W: Wakeup> {
     scratch_unflushed: u64,
     /// Bits of `state` this writer set while parking and has not cleared yet.
     waiting: u32,
+    /// Whether the poll that set them returned `Pending` (the writer was parked, not only
+    /// registered): its next stop is a resumption (`Ring::resumed`).
+    parked: bool,
     /// How this writer's spins before parking went (waits for room and flushes alike).
     spin: W::SpinState,
     /// This side's run of quiet publishes before the ring goes back to asymmetric fences
@@ -132,6 +135,7 @@ impl<S: Storage, W: Wakeup> Producer<S, W> {
             scratch: false,
             scratch_unflushed: 0,
             waiting: 0,
+            parked: false,
             spin: W::SpinState::default(),
             quiet: Quiet::new(),
         }
@@ -499,6 +503,7 @@ impl<S: Storage, W: Wakeup> Producer<S, W> {
                     // consumed (sealed after it parked). Wake it to give them back; it wakes
                     // us when it has (`after_progress`).
                     self.ring.wake(Side::Reader);
+                    self.parked = true;
                     return Poll::Pending;
                 }
             }
@@ -514,6 +519,7 @@ impl<S: Storage, W: Wakeup> Producer<S, W> {
             self.ring.wake(Side::Reader);
             return Poll::Ready(Err(WriteError::WouldDeadlock));
         }
+        self.parked = true;
         Poll::Pending
     }
 
@@ -534,6 +540,10 @@ impl<S: Storage, W: Wakeup> Producer<S, W> {
             self.ring.clear(self.waiting);
             self.waiting = 0;
             self.refresh_fast();
+            if self.parked {
+                self.parked = false;
+                self.ring.resumed(Side::Writer, &mut self.spin);
+            }
         }
     }
 
@@ -743,7 +753,10 @@ impl<S: Storage, W: Wakeup> Producer<S, W> {
         let s = self.ring.state();
         match self.flush_outcome(s) {
             Some(r) => Poll::Ready(r),
-            None => Poll::Pending,
+            None => {
+                self.parked = true;
+                Poll::Pending
+            }
         }
     }
 

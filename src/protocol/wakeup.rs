@@ -70,6 +70,10 @@ pub(crate) trait Wakeup: Send + Sync {
     /// waited for. `words` are seen from the caller.
     fn wake(&self, side: Side, words: SideWords<'_>);
 
+    /// `side` runs again after it parked (it was woken, or gives the wait up). `words` are
+    /// seen from `side`; `state` is the side's own record.
+    fn resumed(&self, side: Side, words: SideWords<'_>, state: &mut Self::SpinState);
+
     /// Wakes `side` for a completion or a cancel: the caller may be neither half.
     fn wake_for_event(&self, side: Side);
 
