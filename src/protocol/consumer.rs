@@ -172,6 +172,7 @@ impl<S: Storage, W: Wakeup> Consumer<S, W> {
     }
 
     /// Decides a read from a state snapshot `s` and a tail `t` (loaded after `s`).
+    #[inline]
     fn decide(&mut self, s: u32, t: u64, need: Need) -> Option<Result<Snap, ReadError>> {
         if s & WRITER_FAILED != 0 {
             return Some(Err(ReadError::WriterFailed(
@@ -180,8 +181,7 @@ impl<S: Storage, W: Wakeup> Consumer<S, W> {
         }
         let completed = s & WRITER_COMPLETED != 0;
         if completed && !self.writer_done {
-            self.writer_done = true;
-            self.go_idle();
+            self.saw_writer_done();
         }
         let ring = &*self.ring;
         let canceled = s & READ_CANCELED != 0;
@@ -231,9 +231,26 @@ impl<S: Storage, W: Wakeup> Consumer<S, W> {
         }
     }
 
+    /// The first read that sees the writer completed: the storage need keep nothing for it.
+    #[cold]
+    #[inline(never)]
+    fn saw_writer_done(&mut self) {
+        self.writer_done = true;
+        self.go_idle();
+    }
+
     /// The pipe goes idle: what the storage keeps of the slots released since the last time
-    /// goes back (`Storage::idle`).
+    /// goes back (`Storage::idle`); nothing to do if no slot was released since.
+    #[inline]
     fn go_idle(&mut self) {
+        if self.idle_from != self.chunk_seq {
+            self.return_kept();
+        }
+    }
+
+    /// Out of line: on the way to a park, and only once per released chunk.
+    #[inline(never)]
+    fn return_kept(&mut self) {
         // SAFETY: we are the reader.
         unsafe { self.ring.storage.idle(self.idle_from, self.chunk_seq) };
         self.idle_from = self.chunk_seq;
