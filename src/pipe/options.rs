@@ -66,8 +66,14 @@ pub struct PipeOptions {
 ///   full `max`, so that one of them can outlast the other side's wake-up and both sides get
 ///   back to spinning. A side does not spin at all when the other side was last seen (parking,
 ///   or waking it) on the calling thread: two tasks on one executor thread cannot help each
-///   other by spinning. Two threads on two cores thus stop parking, and tasks sharing a thread
-///   never spin. Under loom and Miri the default is `Never`.
+///   other by spinning. Nor, for good, once it has been resumed after a park on the thread
+///   that woke it: a work-stealing runtime (tokio's multi-thread one) queues a task woken from
+///   another task on the waker's worker, so parking is cheap there and puts both halves on one
+///   worker, where spinning would keep them on two, trading every write across cores. To find
+///   that out, a side whose spins keep succeeding parks without spinning once in a while (after
+///   1024 spins, then 2048, ... up to about a million). Two threads on two cores thus stop
+///   parking, and tasks sharing a thread or a work-stealing runtime park at once. Under loom
+///   and Miri the default is `Never`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum SpinWait {
     /// Park at once.
