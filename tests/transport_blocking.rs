@@ -418,8 +418,19 @@ fn app_aborts<S: BlockingSocket>(socket: S, mut peer: S) {
         }
         let e = read_until_error(end.input(), b"");
         assert_eq!(e.kind(), ErrorKind::ConnectionAborted, "{e}");
-        // Not a socket error: the transport reports what it moved.
-        assert_eq!(transport.join().unwrap(), TransportStats::default());
+        // Not a socket error: the transport reports what it moved. Nothing, except that the
+        // receive thread may have seen the end of the stream (one read) before the abort
+        // reached it: the socket is shut down as the output fails.
+        let stats = transport.join().unwrap();
+        assert!(
+            stats.reads <= 1
+                && stats
+                    == (TransportStats {
+                        reads: stats.reads,
+                        ..TransportStats::default()
+                    }),
+            "{stats:?}"
+        );
     });
 }
 

@@ -31,7 +31,7 @@ use crossbeam_utils::CachePadded;
 /// one worker, where they hand batches to each other as on a single-threaded runtime. Spinning
 /// there keeps them on two workers exchanging every write across cores (measured on tokio's
 /// multi-thread runtime with 2 workers: Framed 1 KiB frames at 0.56x of `tokio::io::duplex`
-/// with spinning, 1.13x without). So a side that has once been resumed on its waker's thread
+/// with spinning, 0.93-1.13x without). So a side that has once been resumed on its waker's thread
 /// does not spin again, and the side that wakes it writes its own thread in the woken side's
 /// word (it will run here, after us). A side whose wake-ups land elsewhere (a thread of its
 /// own, a runtime per core) spins as its policy says, and parks once in a while instead
@@ -46,7 +46,7 @@ pub(crate) struct LocalWakeup {
     fence: AsymmetricFence,
 }
 
-/// One side's waker slot, and where its last wake-up landed.
+/// One side's waker slot, and whether its wake-ups land on its waker's thread.
 struct SideSlot {
     waker: WakerSlot,
     /// Whether the side, running again after it parked, has ever found itself on the thread
@@ -180,8 +180,11 @@ impl Wakeup for LocalWakeup {
     }
 
     fn reset(&self) {
-        drop(self.reader.waker.take());
-        drop(self.writer.waker.take());
+        for slot in [&self.reader, &self.writer] {
+            drop(slot.waker.take());
+            // Ordering: Relaxed; a hint (the halves' own records start afresh too).
+            slot.lands_on_waker.store(false, Ordering::Relaxed);
+        }
     }
 }
 
