@@ -241,7 +241,14 @@ mod tests {
 
     #[test]
     fn a_side_resumed_on_its_wakers_thread_stops_spinning() {
-        let wk = LocalWakeup::new(&PipeOptions::default());
+        // Adaptive spelled out: the default is `Never` under Miri.
+        let adaptive = PipeOptions::builder()
+            .spin_wait(SpinWait::Adaptive {
+                max: core::time::Duration::from_micros(20),
+            })
+            .build()
+            .unwrap();
+        let wk = LocalWakeup::new(&adaptive);
         let w = words();
         let (mut reader, mut writer) = (Spinner::default(), Spinner::default());
         // (The first adaptive wait of each side is a probe, which parks without spinning.)
