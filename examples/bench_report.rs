@@ -78,13 +78,7 @@ static GLOBAL: Counting = Counting;
 /// How this report was made: the build (the target directory's profile, `lto` for the
 /// whole-program build) and the arguments.
 fn command_line() -> String {
-    let exe = std::env::current_exe().unwrap_or_default();
-    let profile = exe
-        .parent()
-        .and_then(|examples| examples.parent())
-        .and_then(|dir| dir.file_name())
-        .map(|p| p.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "?".into());
+    let profile = common::build_profile();
     let args: Vec<String> = std::env::args().skip(1).collect();
     let profile = if profile == "release" {
         "--release".to_string()

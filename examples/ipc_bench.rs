@@ -335,12 +335,14 @@ fn serve_rtt_rw<S: Read + Write>(mut s: S) {
     }
 }
 
-/// `warmup` then `trips` round trips of `PING` bytes; the timed trips' nanoseconds.
-fn client_rtt_rw<S: Read + Write>(
-    mut s: S,
+/// `warmup` then `trips` round trips of `PING` bytes, each through `trip` (which sends the
+/// message and fills in the echo); the timed trips' nanoseconds. `usage` is taken when the
+/// timed trips start.
+fn time_trips(
     warmup: usize,
     trips: usize,
     usage: &mut Usage,
+    mut trip: impl FnMut(&[u8], &mut [u8; PING]),
 ) -> Vec<u64> {
     let mut lat = Vec::with_capacity(trips);
     let mut back = [0u8; PING];
@@ -350,8 +352,7 @@ fn client_rtt_rw<S: Read + Write>(
         }
         let msg = pattern((i * PING) as u64, PING);
         let t = Instant::now();
-        s.write_all(msg).expect("client write");
-        s.read_exact(&mut back).expect("client read");
+        trip(msg, &mut back);
         let ns = t.elapsed().as_nanos() as u64;
         assert_eq!(&back, msg, "echo of trip {i}");
         if i >= warmup {
@@ -359,6 +360,18 @@ fn client_rtt_rw<S: Read + Write>(
         }
     }
     lat
+}
+
+fn client_rtt_rw<S: Read + Write>(
+    mut s: S,
+    warmup: usize,
+    trips: usize,
+    usage: &mut Usage,
+) -> Vec<u64> {
+    time_trips(warmup, trips, usage, |msg, back| {
+        s.write_all(msg).expect("client write");
+        s.read_exact(back).expect("client read");
+    })
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -419,27 +432,15 @@ fn serve_rtt_duplex(end: DuplexEnd) {
 
 fn client_rtt_duplex(end: DuplexEnd, warmup: usize, trips: usize, usage: &mut Usage) -> Vec<u64> {
     let (mut input, mut output) = end.into_parts();
-    let mut lat = Vec::with_capacity(trips);
-    let mut back = [0u8; PING];
-    for i in 0..warmup + trips {
-        if i == warmup {
-            *usage = Usage::now();
-        }
-        let msg = pattern((i * PING) as u64, PING);
-        let t = Instant::now();
+    let lat = time_trips(warmup, trips, usage, |msg, back| {
         output.write_all_blocking(msg).expect("client write");
         let res = input.read_at_least_blocking(PING).expect("client read");
         let data = res.buffer();
-        let ns = t.elapsed().as_nanos() as u64;
-        assert_eq!(data.len(), PING, "echo of trip {i}");
-        data.copy_to_slice(&mut back);
+        assert_eq!(data.len(), PING, "an echo of {PING} bytes");
+        data.copy_to_slice(back);
         let end = data.end();
         input.advance_to(end, end).expect("advance");
-        assert_eq!(&back, msg, "echo of trip {i}");
-        if i >= warmup {
-            lat.push(ns);
-        }
-    }
+    });
     output.complete();
     lat
 }
@@ -513,28 +514,17 @@ fn client_rtt_message(
     trips: usize,
     usage: &mut Usage,
 ) -> Vec<u64> {
-    let mut lat = Vec::with_capacity(trips);
-    let mut back = [0u8; PING];
-    for i in 0..warmup + trips {
-        if i == warmup {
-            *usage = Usage::now();
-        }
-        let msg = pattern((i * PING) as u64, PING);
-        let t = Instant::now();
+    let lat = time_trips(warmup, trips, usage, |msg, back| {
         writer.send_blocking(msg).expect("client send");
         let n = reader
             .read_message_blocking(|m| {
-                let n = m.len();
+                let n = m.len().min(PING);
                 m.copy_to_slice(&mut back[..n]);
-                n
+                m.len()
             })
             .expect("client read");
-        let ns = t.elapsed().as_nanos() as u64;
-        assert_eq!((n, &back[..]), (Some(PING), msg), "echo of trip {i}");
-        if i >= warmup {
-            lat.push(ns);
-        }
-    }
+        assert_eq!(n, Some(PING), "an echo of {PING} bytes");
+    });
     writer.get_mut().complete();
     lat
 }
@@ -1618,13 +1608,7 @@ fn main() {
     }
     let started = Instant::now();
     let impls = impls(o.variants);
-    let exe = std::env::current_exe().unwrap_or_default();
-    let profile = exe
-        .parent()
-        .and_then(|examples| examples.parent())
-        .and_then(|dir| dir.file_name())
-        .map(|p| p.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "?".into());
+    let profile = common::build_profile();
     let mut md = format!(
         "### Named pipes between processes ({} repetitions, interleaved)\n\n\
          `cargo run --profile {profile}{} --example ipc_bench{}{}`; {}; {} ({} CPUs), Linux {}; \

@@ -999,6 +999,17 @@ pub fn cpu_model() -> String {
         .unwrap_or_else(|| "unknown CPU".into())
 }
 
+/// The cargo profile this example was built with: the name of the target directory that
+/// holds `examples/` (`release`, `lto`, ...; "?" if it cannot be told).
+pub fn build_profile() -> String {
+    let exe = std::env::current_exe().unwrap_or_default();
+    exe.parent()
+        .and_then(|examples| examples.parent())
+        .and_then(|dir| dir.file_name())
+        .map(|p| p.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "?".into())
+}
+
 /// The kernel release from /proc/sys/kernel/osrelease ("unknown" elsewhere).
 pub fn kernel_release() -> String {
     std::fs::read_to_string("/proc/sys/kernel/osrelease")

@@ -133,13 +133,7 @@ pub fn now_utc() -> String {
 
 /// The machine and the build, for the report's first lines.
 pub fn machine(example: &str, args: &[String], started: &str) -> String {
-    let exe = std::env::current_exe().unwrap_or_default();
-    let profile = exe
-        .parent()
-        .and_then(|examples| examples.parent())
-        .and_then(|dir| dir.file_name())
-        .map(|p| p.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "?".into());
+    let profile = crate::common::build_profile();
     format!(
         "`cargo run --profile {profile} --features tokio --example {example}{}{}`; {started}; \
          {} ({} CPUs), Linux {}; load average at the start {}",
