@@ -176,13 +176,13 @@ unsafe impl Storage for PooledChunks {
     }
 
     unsafe fn release(&self, seq: u64) {
+        let cell = self.cell(seq);
         // SAFETY: the slot is done with; nobody else touches its cell until it is opened again.
-        if let Some(chunk) = self.cell(seq).open.with_mut(|c| unsafe { (*c).take() }) {
+        if let Some(chunk) = cell.open.with_mut(|c| unsafe { (*c).take() }) {
             // Ordering: Release, pairs with the Acquire CAS in `take_spare`. The word is null: its
             // last spare was taken (by the writer's `open` of this slot, or by `idle`) before
             // the slot was opened again.
-            self.cell(seq)
-                .spare
+            cell.spare
                 .store(chunk.into_raw().wrapping_add(SPARE), Ordering::Release);
         }
     }

@@ -163,15 +163,15 @@ impl Wakeup for LocalWakeup {
 
     fn resumed(&self, side: Side, words: SideWords<'_>, state: &mut Spinner) {
         if self.adaptive() {
-            let here = thread_tag();
             // Ordering: Relaxed (all three); hints for the spin, not part of any protocol.
-            if here != 0 && words.other.load(Ordering::Relaxed) == here {
+            // (The waker left its thread in its own word when it woke us.)
+            if seen_here(words.other.load(Ordering::Relaxed)) {
                 state.resumed_on_waker();
                 self.slot(side)
                     .lands_on_waker
                     .store(true, Ordering::Relaxed);
             }
-            words.mine.store(here, Ordering::Relaxed);
+            words.mine.store(thread_tag(), Ordering::Relaxed);
         }
     }
 

@@ -317,12 +317,13 @@ mod tests {
     fn no_adaptive_spin_when_the_other_side_is_here_or_wakes_land_here() {
         for lands in [false, true] {
             let mut sp = Spinner::without_probes();
-            let hint = !lands;
+            // One reason at a time: the other side here, or this side's wake-ups landing here.
+            let other_side_here = !lands;
             if lands {
                 sp.resumed_on_waker();
             }
             let mut checks = 0;
-            let r = sp.spin(ADAPTIVE, hint, || {
+            let r = sp.spin(ADAPTIVE, other_side_here, || {
                 checks += 1;
                 Some(())
             });
@@ -332,7 +333,7 @@ mod tests {
             sp.lands_on_waker = false;
             assert!(failing_wait(&mut sp, ADAPTIVE) > 0);
             // A fixed spin is what the user asked for: it spins regardless.
-            let r = sp.spin(SpinWait::Fixed(3), hint, || Some(()));
+            let r = sp.spin(SpinWait::Fixed(3), other_side_here, || Some(()));
             assert_eq!(r, Some(()));
         }
 
