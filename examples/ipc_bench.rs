@@ -128,6 +128,16 @@ fn check(got: &[u8], at: u64) {
     }
 }
 
+/// Checks every chunk of `data`, the bytes from stream position `at`; returns the position
+/// after them.
+fn check_seq(data: &ringpipe::Sequence<'_>, mut at: u64) -> u64 {
+    for chunk in data.chunks() {
+        check(chunk, at);
+        at += chunk.len() as u64;
+    }
+    at
+}
+
 // ---------------------------------------------------------------------------------------------
 // The implementations
 
@@ -335,31 +345,59 @@ fn serve_rtt_rw<S: Read + Write>(mut s: S) {
     }
 }
 
-/// `warmup` then `trips` round trips of `PING` bytes, each through `trip` (which sends the
-/// message and fills in the echo); the timed trips' nanoseconds. `usage` is taken when the
-/// timed trips start.
+/// The clock of a round-trip client: `warmup` untimed trips of `PING` bytes, then `trips`
+/// timed ones (the sync and the async clients alike).
+struct TripClock {
+    warmup: usize,
+    lat: Vec<u64>,
+    t: Instant,
+}
+
+impl TripClock {
+    fn new(warmup: usize, trips: usize) -> TripClock {
+        TripClock {
+            warmup,
+            lat: Vec::with_capacity(trips),
+            t: Instant::now(),
+        }
+    }
+
+    /// Trip `i` begins: its message. `usage` is taken when the timed trips start.
+    fn begin(&mut self, i: usize, usage: &mut Usage) -> &'static [u8] {
+        if i == self.warmup {
+            *usage = Usage::now();
+        }
+        let msg = pattern((i * PING) as u64, PING);
+        self.t = Instant::now();
+        msg
+    }
+
+    /// Trip `i` brought `back` as the echo of `msg`.
+    fn end(&mut self, i: usize, msg: &[u8], back: &[u8]) {
+        let ns = self.t.elapsed().as_nanos() as u64;
+        assert_eq!(back, msg, "echo of trip {i}");
+        if i >= self.warmup {
+            self.lat.push(ns);
+        }
+    }
+}
+
+/// `warmup` then `trips` round trips, each through `trip` (which sends the message and fills
+/// in the echo); the timed trips' nanoseconds.
 fn time_trips(
     warmup: usize,
     trips: usize,
     usage: &mut Usage,
     mut trip: impl FnMut(&[u8], &mut [u8; PING]),
 ) -> Vec<u64> {
-    let mut lat = Vec::with_capacity(trips);
+    let mut clock = TripClock::new(warmup, trips);
     let mut back = [0u8; PING];
     for i in 0..warmup + trips {
-        if i == warmup {
-            *usage = Usage::now();
-        }
-        let msg = pattern((i * PING) as u64, PING);
-        let t = Instant::now();
+        let msg = clock.begin(i, usage);
         trip(msg, &mut back);
-        let ns = t.elapsed().as_nanos() as u64;
-        assert_eq!(&back, msg, "echo of trip {i}");
-        if i >= warmup {
-            lat.push(ns);
-        }
+        clock.end(i, msg, &back);
     }
-    lat
+    clock.lat
 }
 
 fn client_rtt_rw<S: Read + Write>(
@@ -383,10 +421,7 @@ fn serve_stream_duplex(end: DuplexEnd, total: u64) {
     while at < total {
         let res = input.read_blocking().expect("server read");
         let data = res.buffer();
-        for chunk in data.chunks() {
-            check(chunk, at);
-            at += chunk.len() as u64;
-        }
+        at = check_seq(&data, at);
         let (end, done) = (data.end(), res.is_completed());
         input.advance_to(end, end).expect("advance");
         assert!(!done || at >= total, "the client closed after {at} bytes");
@@ -453,11 +488,7 @@ fn serve_stream_message(mut reader: MessageReader, mut writer: MessageWriter, to
     while at < total {
         let n = reader
             .read_message_blocking(|m| {
-                let mut p = at;
-                for chunk in m.chunks() {
-                    check(chunk, p);
-                    p += chunk.len() as u64;
-                }
+                check_seq(&m, at);
                 m.len()
             })
             .expect("server read")
@@ -592,23 +623,15 @@ mod asynch {
         trips: usize,
         usage: &mut Usage,
     ) -> Vec<u64> {
-        let mut lat = Vec::with_capacity(trips);
+        let mut clock = TripClock::new(warmup, trips);
         let mut back = [0u8; PING];
         for i in 0..warmup + trips {
-            if i == warmup {
-                *usage = Usage::now();
-            }
-            let msg = pattern((i * PING) as u64, PING);
-            let t = Instant::now();
+            let msg = clock.begin(i, usage);
             s.write_all(msg).await.expect("client write");
             s.read_exact(&mut back).await.expect("client read");
-            let ns = t.elapsed().as_nanos() as u64;
-            assert_eq!(&back, msg, "echo of trip {i}");
-            if i >= warmup {
-                lat.push(ns);
-            }
+            clock.end(i, msg, &back);
         }
-        lat
+        clock.lat
     }
 
     /// The connection as an async duplex end, its transport spawned on this runtime.
@@ -632,10 +655,7 @@ mod asynch {
         while at < total {
             let res = input.read().await.expect("server read");
             let data = res.buffer();
-            for chunk in data.chunks() {
-                check(chunk, at);
-                at += chunk.len() as u64;
-            }
+            at = check_seq(&data, at);
             let (end, done) = (data.end(), res.is_completed());
             input.advance_to(end, end).expect("advance");
             assert!(!done || at >= total, "the client closed after {at} bytes");
@@ -703,31 +723,23 @@ mod asynch {
     ) -> Vec<u64> {
         let (end, transport) = duplex(conn, tune);
         let (mut input, mut output) = end.into_parts();
-        let mut lat = Vec::with_capacity(trips);
+        let mut clock = TripClock::new(warmup, trips);
         let mut back = [0u8; PING];
         for i in 0..warmup + trips {
-            if i == warmup {
-                *usage = Usage::now();
-            }
-            let msg = pattern((i * PING) as u64, PING);
-            let t = Instant::now();
+            let msg = clock.begin(i, usage);
             output.write_all(msg).await.expect("client write");
             let res = input.read_at_least(PING).await.expect("client read");
             let data = res.buffer();
-            let ns = t.elapsed().as_nanos() as u64;
-            assert_eq!(data.len(), PING, "echo of trip {i}");
+            assert_eq!(data.len(), PING, "an echo of {PING} bytes");
             data.copy_to_slice(&mut back);
             let end = data.end();
             input.advance_to(end, end).expect("advance");
-            assert_eq!(&back, msg, "echo of trip {i}");
-            if i >= warmup {
-                lat.push(ns);
-            }
+            clock.end(i, msg, &back);
         }
         output.complete();
         drop((input, output));
         transport.await.expect("transport task").expect("transport");
-        lat
+        clock.lat
     }
 }
 
