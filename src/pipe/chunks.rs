@@ -30,8 +30,9 @@
 //! [`idle`]: Storage::idle
 
 use super::pool::{Chunk, ChunkPool};
-use crate::protocol::Storage;
-use crate::sync::{AtomicPtr, Ordering, UnsafeCell};
+use crate::error::CompletionError;
+use crate::protocol::{ErrorCells, FencePolicy, Side, Storage, Words, OPEN};
+use crate::sync::{AtomicPtr, AtomicUsize, Ordering, UnsafeCell};
 
 /// The tag of a spare chunk's pointer in a `spare` word: the pointer plus one (chunks are
 /// aligned to 128 bytes, so it sets the low bit; `wrapping_add` keeps the pointer's
@@ -48,18 +49,26 @@ struct Cell {
     spare: AtomicPtr<u8>,
 }
 
-/// One cell per ring slot, over a shared pool.
+/// One cell per ring slot, over a shared pool; and the ring's shared words, as fields.
 pub(crate) struct PooledChunks {
+    words: Words,
+    /// `OPEN` while the writer fills the slot, then the number of data bytes in it.
+    lens: Box<[AtomicUsize]>,
+    errors: ErrorCells,
     cells: Box<[Cell]>,
     mask: u64,
     pool: ChunkPool,
 }
 
 impl PooledChunks {
-    /// `slots` cells (a power of two) over `pool`.
-    pub(crate) fn new(slots: usize, pool: ChunkPool) -> PooledChunks {
+    /// `slots` cells (a power of two) over `pool`, and the words of a new ring with fence
+    /// policy `fences`.
+    pub(crate) fn new(slots: usize, pool: ChunkPool, fences: FencePolicy) -> PooledChunks {
         debug_assert!(slots.is_power_of_two());
         PooledChunks {
+            words: Words::new(fences),
+            lens: (0..slots).map(|_| AtomicUsize::new(OPEN)).collect(),
+            errors: ErrorCells::new(),
             cells: (0..slots)
                 .map(|_| Cell {
                     open: UnsafeCell::new(None),
@@ -152,6 +161,31 @@ unsafe impl Sync for PooledChunks {}
 // `release` takes the chunk out. A chunk is owned by exactly one of: a slot's `open` cell, a
 // spare word (then by whoever takes it with the CAS), the pool.
 unsafe impl Storage for PooledChunks {
+    #[inline]
+    fn words(&self) -> &Words {
+        &self.words
+    }
+
+    #[inline]
+    fn lens(&self) -> &[AtomicUsize] {
+        &self.lens
+    }
+
+    unsafe fn set_error(&self, side: Side, error: CompletionError) {
+        // SAFETY: delegated to the caller.
+        unsafe { self.errors.set(side, error) }
+    }
+
+    unsafe fn error(&self, side: Side) -> CompletionError {
+        // SAFETY: delegated to the caller.
+        unsafe { self.errors.get(side) }
+    }
+
+    unsafe fn clear_errors(&self) {
+        // SAFETY: delegated to the caller.
+        unsafe { self.errors.clear() }
+    }
+
     fn chunk_size(&self) -> usize {
         self.pool.chunk_size()
     }

@@ -48,7 +48,7 @@ pub fn pipe(options: PipeOptions) -> (PipeWriter, PipeReader) {
         fences: local_wakeup::fence_policy(&options),
     };
     let wakeup = LocalWakeup::new(&options);
-    let storage = PooledChunks::new(options.slots, options.pool);
+    let storage = PooledChunks::new(options.slots, options.pool, params.fences);
     let ring = Arc::new(Ring::new(params, storage, wakeup));
     (
         PipeWriter::new(ring.clone()),

@@ -128,11 +128,19 @@ impl PipeReader {
         // data spans `chunk_start .. chunk_end` (`take`); the result borrows `self` mutably,
         // so the reader cannot advance meanwhile.
         let buffer = unsafe {
+            let ring = &**self.c.ring();
+            // An empty result may sit at the start of a slot the writer has not opened yet.
+            let base = if head < snap.tail {
+                ring.slot_base(seq)
+            } else {
+                core::ptr::null()
+            };
             Sequence::new(
-                self.c.ring(),
+                ring,
                 head..snap.tail,
                 seq,
                 chunk_start..chunk_end,
+                base,
                 self.tag,
             )
         };

@@ -1,10 +1,16 @@
-//! Where the bytes of a ring slot live: the first of the protocol's two homes.
+//! Where a ring lives: the first of the protocol's two homes.
 //!
 //! The protocol decides *which* slot holds which bytes and *when* each side may touch them; a
-//! [`Storage`] decides *where* they are. In process, every slot that is in use holds a chunk
-//! taken from a shared pool (`pipe::chunks::PooledChunks`), so an idle pipe holds almost no
-//! memory; across processes, a slot would be a fixed range of a shared mapping, found by
-//! offset, that is never taken or given back.
+//! [`Storage`] decides *where* they are, and where the words the two sides share (cursors,
+//! state bits, slot lengths, completion errors) are kept. In process, the words are fields of
+//! the storage and every slot that is in use holds a chunk taken from a shared pool
+//! (`pipe::chunks::PooledChunks`), so an idle pipe holds almost no memory; across processes,
+//! the words sit at the start of a mapping both processes share and a slot is a fixed range of
+//! it, found by offset, that is never taken or given back.
+
+use super::{Side, Words};
+use crate::error::CompletionError;
+use crate::sync::{AtomicUsize, UnsafeCell};
 
 /// The memory of a ring's slots.
 ///
@@ -17,8 +23,33 @@
 /// # Safety
 /// Implementations must return, from `open` and `base`, a pointer to `chunk_size()` bytes that
 /// are initialised, valid for reads and writes, and used by nothing else until `release` of
-/// that slot; the pointer `base` returns for a slot must be the one `open` returned.
+/// that slot; the pointer `base` returns for a slot must be the one `open` returned. `lens`
+/// must return the same number of words as the ring has slots, every time.
 pub(crate) unsafe trait Storage: Send + Sync {
+    /// The shared words: cursors and state.
+    fn words(&self) -> &Words;
+
+    /// The slots' length words (`OPEN` while the writer fills a slot), one per slot.
+    fn lens(&self) -> &[AtomicUsize];
+
+    /// Records `side`'s completion error for the other side.
+    ///
+    /// # Safety
+    /// Only `side` calls it, at most once before a reset, before its completion RMW (C1).
+    unsafe fn set_error(&self, side: Side, error: CompletionError);
+
+    /// `side`'s completion error.
+    ///
+    /// # Safety
+    /// The caller observed `side`'s FAILED bit (Acquire), so the error was set (C1).
+    unsafe fn error(&self, side: Side) -> CompletionError;
+
+    /// Forgets both errors (a reset).
+    ///
+    /// # Safety
+    /// Both sides completed and are held by the caller of the reset.
+    unsafe fn clear_errors(&self);
+
     /// The bytes of every slot.
     fn chunk_size(&self) -> usize;
 
@@ -49,6 +80,13 @@ pub(crate) unsafe trait Storage: Send + Sync {
     /// Only the reader calls it, or the side that completes second after releasing every slot.
     unsafe fn idle(&self, from: u64, released: u64);
 
+    /// `len` bytes (at most the ring's capacity) that stand in for a piece of data the other
+    /// side's values put outside its slot: only a storage whose other side is not trusted is
+    /// asked; elsewhere the protocol never gets there, and a bug panics.
+    fn stand_in(&self, len: usize) -> &[u8] {
+        panic!("ringpipe: bug: {len} bytes of data outside their slot")
+    }
+
     /// Tells loom that `len` bytes at `off` of slot `seq` are being written (no-op elsewhere).
     ///
     /// # Safety
@@ -61,3 +99,58 @@ pub(crate) unsafe trait Storage: Send + Sync {
     /// As [`base`](Self::base).
     unsafe fn track_read(&self, seq: u64, off: usize, len: usize);
 }
+
+/// The two completion errors of an in-process ring: each side's, set before its completion
+/// RMW and read by the other side after it observed the FAILED bit (C1).
+pub(crate) struct ErrorCells {
+    writer: UnsafeCell<Option<CompletionError>>,
+    reader: UnsafeCell<Option<CompletionError>>,
+}
+
+impl ErrorCells {
+    pub(crate) fn new() -> ErrorCells {
+        ErrorCells {
+            writer: UnsafeCell::new(None),
+            reader: UnsafeCell::new(None),
+        }
+    }
+
+    fn cell(&self, side: Side) -> &UnsafeCell<Option<CompletionError>> {
+        match side {
+            Side::Writer => &self.writer,
+            Side::Reader => &self.reader,
+        }
+    }
+
+    /// # Safety
+    /// As [`Storage::set_error`].
+    pub(crate) unsafe fn set(&self, side: Side, error: CompletionError) {
+        // SAFETY: only `side` writes its cell, before its completion RMW; the other side reads
+        // it only after observing the FAILED bit that RMW set (C1).
+        self.cell(side).with_mut(|p| unsafe { *p = Some(error) });
+    }
+
+    /// # Safety
+    /// As [`Storage::error`].
+    pub(crate) unsafe fn get(&self, side: Side) -> CompletionError {
+        // SAFETY: written before the FAILED bit was set (C1), which the caller observed with
+        // Acquire; not written again before a reset.
+        let e = self.cell(side).with(|p| unsafe { (*p).clone() });
+        e.expect("ringpipe: completion error set with its bit")
+    }
+
+    /// # Safety
+    /// As [`Storage::clear_errors`].
+    pub(crate) unsafe fn clear(&self) {
+        for side in [Side::Writer, Side::Reader] {
+            // SAFETY: both sides completed and are held by the caller: nobody reads the cells.
+            self.cell(side).with_mut(|p| unsafe { *p = None });
+        }
+    }
+}
+
+// SAFETY: the cells are accessed as C1 says (one writer, before a Release RMW; readers after
+// an Acquire load that saw it); `CompletionError` is `Send + Sync`.
+unsafe impl Send for ErrorCells {}
+// SAFETY: as above.
+unsafe impl Sync for ErrorCells {}
