@@ -50,7 +50,9 @@ struct Cell {
 }
 
 /// One cell per ring slot, over a shared pool; and the ring's shared words, as fields.
-pub(crate) struct PooledChunks {
+// `pub` only to be named by the sealed `Home` trait; unreachable from outside the crate.
+#[allow(missing_debug_implementations)]
+pub struct PooledChunks {
     words: Words,
     /// `OPEN` while the writer fills the slot, then the number of data bytes in it.
     lens: Box<[AtomicUsize]>,

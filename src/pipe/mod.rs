@@ -5,6 +5,7 @@
 pub(crate) mod canceller;
 pub(crate) mod chunks;
 pub mod future;
+pub(crate) mod home;
 pub(crate) mod local_wakeup;
 pub(crate) mod options;
 pub(crate) mod pool;
@@ -21,9 +22,6 @@ use self::writer::PipeWriter;
 use crate::error::ResetError;
 use crate::protocol::{Ring, RingParams};
 use crate::sync::Arc;
-
-/// The ring of an in-process pipe.
-pub(crate) type LocalRing = Ring<PooledChunks, LocalWakeup>;
 
 /// A unique tag for each pipe generation, so positions cannot cross pipes or resets. (A
 /// process-wide counter, not part of the protocol, so it is a std atomic even under loom, which

@@ -217,7 +217,9 @@ pub(crate) struct WriterSide {
 /// hold them at a layout both agree on (an all-zero `Words` is a valid one: a new ring in
 /// asymmetric fence mode). The slot lengths live beside them, in the same [`Storage`].
 #[repr(C)]
-pub(crate) struct Words {
+// `pub` only to be named by the sealed `Home` trait; unreachable from outside the crate.
+#[allow(missing_debug_implementations)]
+pub struct Words {
     pub(crate) writer: CachePadded<WriterSide>,
     pub(crate) reader: CachePadded<ReaderSide>,
     pub(crate) state: CachePadded<AtomicU32>,
@@ -253,7 +255,7 @@ impl Words {
 /// futex word there. On the side's own line, a store to it costs nothing the side's cursor
 /// stores do not already pay, and the other side reads it with the cursors it reads anyway.
 #[derive(Clone, Copy, Debug)]
-pub(crate) struct SideWords<'a> {
+pub struct SideWords<'a> {
     /// The calling side's word.
     pub(crate) mine: &'a AtomicUsize,
     /// The other side's word.

@@ -25,7 +25,7 @@ use crate::sync::{AtomicUsize, UnsafeCell};
 /// are initialised, valid for reads and writes, and used by nothing else until `release` of
 /// that slot; the pointer `base` returns for a slot must be the one `open` returned. `lens`
 /// must return the same number of words as the ring has slots, every time.
-pub(crate) unsafe trait Storage: Send + Sync {
+pub unsafe trait Storage: Send + Sync {
     /// The shared words: cursors and state.
     fn words(&self) -> &Words;
 
