@@ -96,6 +96,7 @@ impl PooledChunks {
     /// # Safety
     /// Nobody writes the cell meanwhile (the slot is open and the caller may use it).
     #[inline]
+    #[cfg(loom)]
     unsafe fn with_chunk<R>(&self, seq: u64, f: impl FnOnce(&Chunk) -> R) -> R {
         self.cell(seq).open.with(|c| {
             // SAFETY: delegated to the caller: nobody writes this cell concurrently.
@@ -207,8 +208,15 @@ unsafe impl Storage for PooledChunks {
 
     #[inline]
     unsafe fn base(&self, seq: u64) -> *mut u8 {
-        // SAFETY: delegated to the caller.
-        unsafe { self.with_chunk(seq, Chunk::ptr) }
+        self.cell(seq).open.with(|c| {
+            // SAFETY: the caller may use the slot, so nobody writes its cell meanwhile. (Null
+            // for a slot that holds no chunk: an empty read's result asks for the base of a
+            // slot the writer may not have opened yet, and never uses it.)
+            match unsafe { &*c } {
+                Some(chunk) => chunk.ptr(),
+                None => core::ptr::null_mut(),
+            }
+        })
     }
 
     unsafe fn release(&self, seq: u64) {

@@ -7,7 +7,7 @@ use super::home::{Home, InProcess};
 use super::sequence::{Position, Sequence};
 use super::wait::block_on;
 use crate::error::{completion_error, AdvanceError, CompletionError, ReadError};
-use crate::protocol::{Consumer, FencePolicy, Need, Ring, Side, Snap};
+use crate::protocol::{Consumer, FencePolicy, Need, Ring, Side, Snap, Storage};
 use crate::sync::Arc;
 use core::fmt;
 use core::task::{Context, Poll};
@@ -124,23 +124,26 @@ impl<H: Home> PipeReader<H> {
     #[inline]
     pub(crate) fn result(&mut self, snap: Snap) -> ReadResult<'_> {
         let (head, seq, chunk_start, chunk_end) = self.c.take(&snap);
+        let ring = &**self.c.ring();
+        // A chunk still open holds the rest of the data, within one slot; tell the sequence
+        // where that slot ends on a ring whose other side may have written a tail past it.
+        let chunk_end = if H::Storage::CHECKED {
+            chunk_end.min(chunk_start + ring.chunk_size() as u64)
+        } else {
+            chunk_end
+        };
         // SAFETY: `head .. tail` is committed (P1) and unconsumed; slot `seq` holds `head`, its
-        // data spans `chunk_start .. chunk_end` (`take`); the result borrows `self` mutably,
-        // so the reader cannot advance meanwhile.
+        // data spans `chunk_start .. chunk_end` (`take`), within one slot; the result borrows
+        // `self` mutably, so the reader cannot advance meanwhile. An empty result may sit at
+        // the start of a slot the writer has not opened yet: its base is then null (and never
+        // used).
         let buffer = unsafe {
-            let ring = &**self.c.ring();
-            // An empty result may sit at the start of a slot the writer has not opened yet.
-            let base = if head < snap.tail {
-                ring.slot_base(seq)
-            } else {
-                core::ptr::null()
-            };
             Sequence::new(
                 ring,
                 head..snap.tail,
                 seq,
                 chunk_start..chunk_end,
-                base,
+                ring.slot_base(seq),
                 self.tag,
             )
         };

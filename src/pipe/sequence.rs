@@ -86,7 +86,8 @@ impl<'a> Sequence<'a> {
     /// # Safety
     /// Bytes `data` must be committed and unconsumed, chunk `seq` must hold position
     /// `data.start` with its data spanning `chunk` (`chunk.end == u64::MAX`: still open when
-    /// its length was loaded, after the tail) in the slot memory at `base`, and the caller must
+    /// its length was loaded, after the tail) in the slot memory at `base` (null if the sequence is empty), its data ending at most
+    /// one slot's size after its start, and the caller must
     /// keep the reader from advancing for `'a`.
     #[inline]
     pub(crate) unsafe fn new(
@@ -118,10 +119,13 @@ impl<'a> Sequence<'a> {
     #[inline]
     fn next_chunk(&self, c: Cursor) -> Cursor {
         let seq = c.seq + 1;
-        // P2: a sealed length is final; `u64::MAX` while the writer still fills it.
+        // P2: a sealed length is final; while the writer still fills the chunk it holds the
+        // rest of the sequence, which fits in it. A cursor never spans more than a slot: on a
+        // ring whose other side is not trusted, lengths are at most the slot size and an
+        // unsealed chunk ends a slot's size after its start, whatever the other side wrote.
         let end = match self.ring.sealed_len(seq) {
             Some(len) => c.end + len as u64,
-            None => u64::MAX,
+            None => c.end + self.ring.chunk_size() as u64,
         };
         Cursor {
             seq,
@@ -348,19 +352,14 @@ impl<'a> Iterator for Chunks<'a> {
             if hi > s.start {
                 let off = (s.start - c.start) as usize;
                 let len = (hi - s.start) as usize;
-                let bytes = if off + len <= s.ring.chunk_size() {
-                    // SAFETY: positions `start .. hi` are committed and unconsumed
-                    // (Sequence::new's contract), so chunk `c.seq` is in the reader's range of
-                    // slots, holds them at offset `off` of its memory at `c.base` (inside the
-                    // slot: checked), and nobody writes them while the reader is borrowed.
-                    unsafe {
-                        s.ring.track_read(c.seq, off, len);
-                        core::slice::from_raw_parts(c.base.add(off), len)
-                    }
-                } else {
-                    // Only a ring whose other side is not trusted gets here: its values put
-                    // the data outside the slot.
-                    s.ring.stand_in(len)
+                // SAFETY: positions `start .. hi` are committed and unconsumed (Sequence::new's
+                // contract), so chunk `c.seq` is in the reader's range of slots, holds them at
+                // offset `off` of its memory at `c.base` (`hi <= c.end`, at most a slot's size
+                // past `c.start`: see `next_chunk`), and nobody writes them while the reader is
+                // borrowed.
+                let bytes = unsafe {
+                    s.ring.track_read(c.seq, off, len);
+                    core::slice::from_raw_parts(c.base.add(off), len)
                 };
                 s.start = hi;
                 if hi == c.end && hi < s.end {

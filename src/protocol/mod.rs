@@ -343,6 +343,12 @@ impl<S: Storage, W: Wakeup> Ring<S, W> {
         self.mask + 1
     }
 
+    /// The bytes of every slot.
+    #[inline]
+    pub(crate) fn chunk_size(&self) -> usize {
+        self.chunk_size
+    }
+
     /// The ring's capacity in bytes.
     #[inline]
     pub(crate) fn capacity(&self) -> u64 {

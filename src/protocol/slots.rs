@@ -24,11 +24,6 @@ pub(crate) trait SlotView: Sync {
     /// The bytes of every slot.
     fn chunk_size(&self) -> usize;
 
-    /// `len` bytes that stand in for a piece of data the other side's values put outside its
-    /// slot (only a ring whose other side is not trusted can get there; elsewhere it is a
-    /// bug). `len` is at most the ring's capacity.
-    fn stand_in(&self, len: usize) -> &[u8];
-
     /// Tells loom about a read of `len` bytes at `off` of slot `seq` (no-op elsewhere).
     ///
     /// # Safety
@@ -48,13 +43,8 @@ impl<S: Storage, W: Wakeup> SlotView for Ring<S, W> {
         unsafe { Ring::slot_base(self, seq) }
     }
 
-    #[inline]
     fn chunk_size(&self) -> usize {
         self.chunk_size
-    }
-
-    fn stand_in(&self, len: usize) -> &[u8] {
-        self.storage.stand_in(len)
     }
 
     #[inline]

@@ -26,6 +26,12 @@ use crate::sync::{AtomicUsize, UnsafeCell};
 /// that slot; the pointer `base` returns for a slot must be the one `open` returned. `lens`
 /// must return the same number of words as the ring has slots, every time.
 pub unsafe trait Storage: Send + Sync {
+    /// Whether the other side may be another, untrusted process: then every value read from
+    /// its part of the ring is checked before use (see `Ring`'s "Reads of the other side's
+    /// values"), and `base` returns memory inside the storage for any `seq`. A constant, so
+    /// that a trusted ring compiles the checks away.
+    const CHECKED: bool = false;
+
     /// The shared words: cursors and state.
     fn words(&self) -> &Words;
 
@@ -59,7 +65,8 @@ pub unsafe trait Storage: Send + Sync {
     /// Only the writer calls it, once per `seq`, after the reader released `seq - slots`.
     unsafe fn open(&self, seq: u64) -> *mut u8;
 
-    /// Where the memory of slot `seq` starts.
+    /// Where the memory of slot `seq` starts (null, or any pointer, for a slot that is not
+    /// open: the reader may ask for the slot an empty result starts in, and never uses it).
     ///
     /// # Safety
     /// Slot `seq` is open and not released, and the caller is entitled to the bytes it will
@@ -79,13 +86,6 @@ pub unsafe trait Storage: Send + Sync {
     /// # Safety
     /// Only the reader calls it, or the side that completes second after releasing every slot.
     unsafe fn idle(&self, from: u64, released: u64);
-
-    /// `len` bytes (at most the ring's capacity) that stand in for a piece of data the other
-    /// side's values put outside its slot: only a storage whose other side is not trusted is
-    /// asked; elsewhere the protocol never gets there, and a bug panics.
-    fn stand_in(&self, len: usize) -> &[u8] {
-        panic!("ringpipe: bug: {len} bytes of data outside their slot")
-    }
 
     /// Tells loom that `len` bytes at `off` of slot `seq` are being written (no-op elsewhere).
     ///
