@@ -504,6 +504,8 @@ mod io;
 mod ipc;
 mod pipe;
 mod protocol;
+#[cfg(target_os = "linux")]
+mod shm;
 mod sync;
 
 pub use error::{AdvanceError, CompletionError, ReadError, ResetError, WriteError};
