@@ -26,7 +26,7 @@ use crate::sync::Arc;
 /// A unique tag for each pipe generation, so positions cannot cross pipes or resets. (A
 /// process-wide counter, not part of the protocol, so it is a std atomic even under loom, which
 /// has no statics; Relaxed: only uniqueness matters.)
-fn next_tag() -> u64 {
+pub(crate) fn next_tag() -> u64 {
     static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
     NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
 }

@@ -156,12 +156,20 @@ impl<S: Storage, W: Wakeup> Consumer<S, W> {
         let ring = &*self.ring;
         // Ordering: as in `poll_read` (state, then tail; Acquire: C1, P1).
         let s = ring.state();
-        let t = ring.tail();
+        let t = self.tail();
         (s & !SYM_FENCES == 0 && t > self.examined).then_some(Snap {
             tail: t,
             canceled: false,
             completed: false,
         })
+    }
+
+    /// The writer's committed position (checked: never below the end of the last read, nor
+    /// past our consumed position plus the capacity).
+    #[inline]
+    fn tail(&self) -> u64 {
+        self.ring
+            .tail(self.seen_tail, self.head + self.ring.capacity)
     }
 
     fn wait_pos(&self, need: Need) -> u64 {
@@ -306,7 +314,7 @@ impl<S: Storage, W: Wakeup> Consumer<S, W> {
         // Ordering: Acquire, pairs with C1 (completion, errors) and cancel; then Acquire on
         // tail, P1. State first: a completed writer's final tail is then visible.
         let s = ring.state();
-        let t = ring.tail();
+        let t = self.tail();
         if let Some(r) = self.decide(s, t, need) {
             self.stop_waiting();
             return Poll::Ready(r.map(Some));
@@ -331,7 +339,7 @@ impl<S: Storage, W: Wakeup> Consumer<S, W> {
         let spun = W::spin(plan, &mut spin, || {
             // Ordering: as above.
             let s = self.ring.state();
-            let t = self.ring.tail();
+            let t = self.tail();
             self.decide(s, t, need)
         });
         self.spin = spin;
@@ -352,7 +360,7 @@ impl<S: Storage, W: Wakeup> Consumer<S, W> {
         let old = ring.announce_wait(Side::Reader, cx, READER_WAITING, &mut self.quiet, self.head);
         self.waiting = true;
         let s = ring.state();
-        let t = ring.tail();
+        let t = self.tail();
         if let Some(r) = self.decide(s, t, need) {
             self.stop_waiting();
             return Poll::Ready(r.map(Some));
@@ -367,7 +375,7 @@ impl<S: Storage, W: Wakeup> Consumer<S, W> {
         if s & WRITER_WAITING_SPACE != 0 && self.writer_blocked_after_release() {
             // The needs we just acquired may come from a wait newer than `s`: re-read the
             // tail, which now includes every commit made before those needs were stored.
-            let t = self.ring.tail();
+            let t = self.tail();
             if let Some(r) = self.decide(s, t, need) {
                 self.stop_waiting();
                 return Poll::Ready(r.map(Some));

@@ -370,18 +370,65 @@ impl<S: Storage, W: Wakeup> Ring<S, W> {
     /// Whether `side` has completed (a snapshot: once `true` it stays so until a reset).
     pub(crate) fn is_completed(&self, side: Side) -> bool {
         // Ordering: Relaxed; a snapshot, nothing is read on the strength of it.
-        self.words().state.load(Ordering::Relaxed) & completed_bit(side) != 0
+        self.seen_state(self.words().state.load(Ordering::Relaxed)) & completed_bit(side) != 0
     }
 
     // --- Reads of the other side's values ------------------------------------------------
     //
     // Every value one side takes from the other's part of the ring goes through here (and
-    // through the loads of `state`): across processes, these are where it is validated.
+    // through the loads of `state`). On a ring whose other side is another, untrusted process
+    // (`Storage::CHECKED`), this is where it is validated: a cursor out of the range the
+    // protocol allows, or a slot length outside `1..=chunk_size`, is a violation; the storage
+    // records it (from then on the other side reads as completed with an error: `seen_state`)
+    // and the caller gets a value that keeps its own arithmetic and memory accesses in bounds.
+    // What the other side can still do: make us read bytes it chose (garbage), wake us for
+    // nothing, or not wake us at all (a peer that stops, as a live one may).
+
+    /// `v` if it lies in `lo..=hi`; on a checked ring, anything else is a violation (`what`
+    /// names the value) and gives `lo`, which callers pick as the value that changes nothing
+    /// (the last one they saw).
+    #[inline(always)]
+    fn check(&self, v: u64, lo: u64, hi: u64, what: &'static str) -> u64 {
+        if S::CHECKED && (v < lo || v > hi) {
+            self.storage.violated(what, v, lo..=hi);
+            lo
+        } else {
+            v
+        }
+    }
+
+    /// `state` as this side sees it: on a checked ring whose other side is gone or broke the
+    /// protocol, with that side's COMPLETED and FAILED bits set (unless it completed first).
+    #[inline(always)]
+    fn seen_state(&self, s: u32) -> u32 {
+        if S::CHECKED {
+            match self.storage.peer_lost() {
+                Some(peer) if s & completed_bit(peer) == 0 => {
+                    s | completed_bit(peer) | failed_bit(peer)
+                }
+                _ => s,
+            }
+        } else {
+            s
+        }
+    }
 
     /// The reader's consumed position. Ordering: Acquire, pairs with P4.
     #[inline]
     fn head(&self) -> u64 {
         self.words().reader.head.load(Ordering::Acquire)
+    }
+
+    /// The reader's consumed position, for the writer's byte room: at least `seen` (the last
+    /// one the writer saw) and at most `committed` (checked).
+    #[inline]
+    fn head_in(&self, seen: u64, committed: u64) -> u64 {
+        self.check(
+            self.head(),
+            seen,
+            committed,
+            "the reader's consumed position",
+        )
     }
 
     /// The reader's examined position. Ordering: Acquire, pairs with P4.
@@ -395,6 +442,18 @@ impl<S: Storage, W: Wakeup> Ring<S, W> {
     #[inline]
     fn released(&self) -> u64 {
         self.words().reader.released.load(Ordering::Acquire)
+    }
+
+    /// Slots the reader has released, for the writer's slot room: at least `seen` (the last
+    /// count the writer saw) and at most `current` (the writer's open slot is not released).
+    #[inline]
+    fn released_in(&self, seen: u64, current: u64) -> u64 {
+        self.check(
+            self.released(),
+            seen,
+            current,
+            "the reader's released slots",
+        )
     }
 
     /// What the parked reader waits for. Acquire: pairs with the reader's Release store before
@@ -411,10 +470,13 @@ impl<S: Storage, W: Wakeup> Ring<S, W> {
         self.words().reader.stall_tail.load(Ordering::Acquire)
     }
 
-    /// The writer's committed position. Ordering: Acquire, pairs with P1.
+    /// The writer's committed position, which the reader has seen reach `seen` and which
+    /// cannot pass `limit` (its consumed position plus the capacity; checked). Ordering:
+    /// Acquire, pairs with P1.
     #[inline]
-    fn tail(&self) -> u64 {
-        self.words().writer.tail.load(Ordering::Acquire)
+    fn tail(&self, seen: u64, limit: u64) -> u64 {
+        let t = self.words().writer.tail.load(Ordering::Acquire);
+        self.check(t, seen, limit, "the writer's committed position")
     }
 
     /// What the parked writer needs: `(head, released)`. Ordering: Acquire, pairs with the
@@ -433,14 +495,22 @@ impl<S: Storage, W: Wakeup> Ring<S, W> {
     #[inline]
     pub(crate) fn sealed_len(&self, seq: u64) -> Option<usize> {
         let len = self.len(seq).load(Ordering::Acquire);
-        (len != OPEN).then_some(len)
+        if len == OPEN {
+            return None;
+        }
+        if S::CHECKED && !(1..=self.chunk_size).contains(&len) {
+            let bounds = 1..=self.chunk_size as u64;
+            self.storage.violated("a slot's length", len as u64, bounds);
+            return Some(self.chunk_size);
+        }
+        Some(len)
     }
 
     /// The state bits. Ordering: Acquire, pairs with every RMW on `state` (C1, cancels,
     /// waiting bits with the values stored before them).
     #[inline]
     fn state(&self) -> u32 {
-        self.words().state.load(Ordering::Acquire)
+        self.seen_state(self.words().state.load(Ordering::Acquire))
     }
 
     // --- The storage --------------------------------------------------------------------
@@ -637,6 +707,11 @@ impl<S: Storage, W: Wakeup> Ring<S, W> {
     /// Both sides must have completed and the caller must be the one that completed second.
     unsafe fn release_all(&self) {
         // The reader has completed, so its count is final (P3).
+        if S::CHECKED {
+            // A storage shared with another process gives nothing back (its slots are fixed
+            // ranges of the mapping), and its `released` count may come from anyone.
+            return;
+        }
         let released = self.released();
         // SAFETY: the writer wrote `opened` before its completion RMW, which we observed (C1).
         let opened = self.opened.with(|p| unsafe { *p });
@@ -720,7 +795,7 @@ fn completed_bit(side: Side) -> u32 {
 
 /// The FAILED bit of `side`.
 #[inline]
-fn failed_bit(side: Side) -> u32 {
+pub(crate) fn failed_bit(side: Side) -> u32 {
     match side {
         Side::Writer => WRITER_FAILED,
         Side::Reader => READER_FAILED,

@@ -256,7 +256,7 @@ impl<S: Storage, W: Wakeup> Producer<S, W> {
         let mut room = ring.capacity - (self.pos - self.cached_head);
         if room < need as u64 {
             // Ordering: Acquire, pairs with P4 (reader's head store).
-            self.cached_head = ring.head();
+            self.cached_head = ring.head_in(self.cached_head, self.committed);
             room = ring.capacity - (self.pos - self.cached_head);
         }
         let bytes_ok = room >= need as u64;
@@ -272,7 +272,7 @@ impl<S: Storage, W: Wakeup> Producer<S, W> {
         let mut slot_ok = in_chunk || target - self.cached_released < slots;
         if !slot_ok {
             // Ordering: Acquire, pairs with P3: the reader is done with the slot we reuse.
-            self.cached_released = ring.released();
+            self.cached_released = ring.released_in(self.cached_released, self.seq);
             slot_ok = target - self.cached_released < slots;
         }
         if !bytes_ok || !slot_ok {

@@ -56,6 +56,19 @@ pub unsafe trait Storage: Send + Sync {
     /// Both sides completed and are held by the caller of the reset.
     unsafe fn clear_errors(&self);
 
+    /// On a checked storage: the other side wrote `value` where the protocol allows only
+    /// `allowed` (`what` names it). The storage remembers it; from then on
+    /// [`peer_lost`](Self::peer_lost) names the other side.
+    fn violated(&self, what: &'static str, value: u64, allowed: core::ops::RangeInclusive<u64>) {
+        let _ = (what, value, allowed);
+    }
+
+    /// On a checked storage: the other side, if it is gone or broke the protocol (it then
+    /// reads as completed with an error, [`error`](Self::error) saying which).
+    fn peer_lost(&self) -> Option<Side> {
+        None
+    }
+
     /// The bytes of every slot.
     fn chunk_size(&self) -> usize;
 

@@ -1,6 +1,5 @@
 //! The system calls under the shared-memory pipe, each wrapped once: a sealed memfd mapped by
-//! two processes ([`Region`]), an eventfd to wake the other side ([`EventFd`]), a pidfd to
-//! learn that the other process exited ([`pidfd_open`], [`process_exited`]), a wait on several
+//! two processes ([`Region`]), an eventfd to wake the other side ([`EventFd`]), a wait on several
 //! descriptors at once ([`wait_any`]), and descriptors passed over a Unix socket
 //! ([`send_with_fds`], [`recv_with_fds`]).
 //!
@@ -9,9 +8,6 @@
 //! kill us with `SIGBUS`), an eventfd is checked to be one, and what arrives on the socket is
 //! bounded and never leaks a descriptor. Everything returns `io::Result` with the OS error or
 //! a message naming the problem; nothing here knows the ring protocol.
-
-// The shared-memory pipe that calls these lands separately; until then only the tests do.
-#![allow(dead_code)]
 
 use crate::ipc::sys::{cvt, invalid};
 use std::ffi::CString;
@@ -424,6 +420,9 @@ impl AsFd for EventFd {
     }
 }
 
+// The tests use pidfds (another kind of anonymous inode, a process's end); the pipe learns
+// that the other process is gone from its socket's hang-up instead.
+#[cfg(test)]
 /// A pidfd for process `pid` (`pidfd_open`, Linux 5.3; close-on-exec): it becomes readable
 /// once the process exits, and names that process even after its number is reused.
 ///
@@ -444,6 +443,7 @@ pub(crate) fn pidfd_open(pid: libc::pid_t) -> io::Result<OwnedFd> {
     Ok(unsafe { OwnedFd::from_raw_fd(rc as RawFd) })
 }
 
+#[cfg(test)]
 /// Whether the process behind `pidfd` has exited (its pidfd is readable), without waiting.
 /// `false` if the poll itself fails.
 pub(crate) fn process_exited(pidfd: BorrowedFd<'_>) -> bool {
@@ -635,6 +635,17 @@ pub(crate) fn recv_with_fds(
     buf: &mut [u8],
     max_fds: usize,
 ) -> io::Result<(usize, Vec<OwnedFd>)> {
+    recv_with_fds_flags(sock, buf, max_fds, 0)
+}
+
+/// [`recv_with_fds`] with `flags` for `recvmsg` besides `MSG_CMSG_CLOEXEC` (`MSG_DONTWAIT`:
+/// `WouldBlock` instead of waiting when nothing is queued).
+pub(crate) fn recv_with_fds_flags(
+    sock: BorrowedFd<'_>,
+    buf: &mut [u8],
+    max_fds: usize,
+    flags: libc::c_int,
+) -> io::Result<(usize, Vec<OwnedFd>)> {
     if buf.is_empty() {
         return Err(invalid(
             "recv_with_fds needs a non-empty buffer (an empty read cannot tell the end of the \
@@ -661,7 +672,7 @@ pub(crate) fn recv_with_fds(
         msg.msg_flags = 0;
         // SAFETY: `msg` names one iovec over `buf` and a control buffer of `control_len`
         // bytes, aligned for cmsghdr; both outlive the call.
-        unsafe { libc::recvmsg(sock.as_raw_fd(), &mut msg, libc::MSG_CMSG_CLOEXEC) }
+        unsafe { libc::recvmsg(sock.as_raw_fd(), &mut msg, libc::MSG_CMSG_CLOEXEC | flags) }
     })?;
 
     // Take ownership of every descriptor that arrived before judging anything, so that each
