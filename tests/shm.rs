@@ -453,3 +453,50 @@ fn the_wrong_role_and_hostile_handles_are_refused() {
     let err = SharedReader::attach(a.into(), SpinWait::default()).unwrap_err();
     assert!(err.to_string().contains("handshake"), "{err}");
 }
+
+#[test]
+fn std_io_traits_over_a_shared_pipe() {
+    use std::io::{Read, Write};
+    let (a, b) = std::os::unix::net::UnixStream::pair().unwrap();
+    let (mut w, peer) = shm::writer(options()).unwrap();
+    peer.send_over(&a).unwrap();
+    let t = std::thread::spawn(move || {
+        let mut r = SharedReader::receive(&b, SpinWait::default()).unwrap();
+        let mut all = Vec::new();
+        r.read_to_end(&mut all).unwrap();
+        all
+    });
+    let data: Vec<u8> = (0..200_000).map(stream_byte).collect();
+    // The pipe's own `write_all` and `flush` are async; these are std's.
+    Write::write_all(&mut w, &data).unwrap();
+    Write::flush(&mut w).unwrap();
+    drop(w);
+    assert_eq!(t.join().unwrap(), data);
+}
+
+#[cfg(feature = "tokio")]
+#[test]
+fn tokio_io_traits_over_a_shared_pipe() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let (a, b) = std::os::unix::net::UnixStream::pair().unwrap();
+    let (mut w, peer) = shm::writer(options()).unwrap();
+    peer.send_over(&a).unwrap();
+    let mut r = SharedReader::receive(&b, SpinWait::default()).unwrap();
+    let data: Vec<u8> = (0..200_000).map(stream_byte).collect();
+    let expect = data.clone();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .build()
+        .unwrap();
+    let got = rt.block_on(async move {
+        let reading = tokio::spawn(async move {
+            let mut all = Vec::new();
+            r.read_to_end(&mut all).await.unwrap();
+            all
+        });
+        AsyncWriteExt::write_all(&mut w, &data).await.unwrap();
+        w.shutdown().await.unwrap();
+        reading.await.unwrap()
+    });
+    assert_eq!(got, expect);
+}

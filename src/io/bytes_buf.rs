@@ -3,6 +3,7 @@
 //! `Buf` parse straight from its chunks.
 
 use crate::error::{ReadError, WriteError};
+use crate::pipe::home::{Home, InProcess};
 use crate::pipe::reader::{PipeReader, ReadResult};
 use crate::pipe::sequence::{Position, Sequence};
 use crate::pipe::wait::block_on;
@@ -32,13 +33,13 @@ use std::io::IoSlice;
 /// assert_eq!(res.buffer().to_vec(), b"\xCA\xFE\xF0\x0Dhi");
 /// ```
 #[derive(Debug)]
-pub struct WriterBufMut<'a> {
-    writer: &'a mut PipeWriter,
+pub struct WriterBufMut<'a, H: Home = InProcess> {
+    writer: &'a mut PipeWriter<H>,
 }
 
-impl<'a> WriterBufMut<'a> {
+impl<'a, H: Home> WriterBufMut<'a, H> {
     /// The memory `writer` was granted last (empty if none: get memory first).
-    pub fn new(writer: &'a mut PipeWriter) -> WriterBufMut<'a> {
+    pub fn new(writer: &'a mut PipeWriter<H>) -> Self {
         WriterBufMut { writer }
     }
 
@@ -47,7 +48,7 @@ impl<'a> WriterBufMut<'a> {
     ///
     /// # Errors
     /// As [`PipeWriter::try_get_memory`] ([`WriteError::Full`] if there is no room now).
-    pub fn try_new(writer: &'a mut PipeWriter, size_hint: usize) -> Result<Self, WriteError> {
+    pub fn try_new(writer: &'a mut PipeWriter<H>, size_hint: usize) -> Result<Self, WriteError> {
         writer.try_get_memory(size_hint)?;
         Ok(WriterBufMut { writer })
     }
@@ -57,13 +58,16 @@ impl<'a> WriterBufMut<'a> {
     ///
     /// # Errors
     /// As [`PipeWriter::get_memory_blocking`].
-    pub fn new_blocking(writer: &'a mut PipeWriter, size_hint: usize) -> Result<Self, WriteError> {
+    pub fn new_blocking(
+        writer: &'a mut PipeWriter<H>,
+        size_hint: usize,
+    ) -> Result<Self, WriteError> {
         writer.get_memory_blocking(size_hint)?;
         Ok(WriterBufMut { writer })
     }
 
     /// The writer back.
-    pub fn into_inner(self) -> &'a mut PipeWriter {
+    pub fn into_inner(self) -> &'a mut PipeWriter<H> {
         self.writer
     }
 }
@@ -74,7 +78,7 @@ impl<'a> WriterBufMut<'a> {
 // writer by `cnt` after checking `cnt <= remaining_mut()`, so it never marks more bytes written
 // than the chunk holds. The memory is a `&mut [u8]`: always initialized, so even bytes the
 // caller did not write are never uninitialized memory.
-unsafe impl BufMut for WriterBufMut<'_> {
+unsafe impl<H: Home> BufMut for WriterBufMut<'_, H> {
     fn remaining_mut(&self) -> usize {
         self.writer.granted_len()
     }
@@ -213,8 +217,8 @@ impl Buf for SequenceBuf<'_> {
 /// # Panics
 /// If `f` replaced the `SequenceBuf` with one of another pipe (its position cannot be
 /// advanced to).
-pub async fn read_buf<R>(
-    reader: &mut PipeReader,
+pub async fn read_buf<R, H: Home>(
+    reader: &mut PipeReader<H>,
     f: impl FnOnce(&mut SequenceBuf<'_>) -> R,
 ) -> Result<R, ReadError> {
     let (out, consumed, examined) = {
@@ -243,8 +247,8 @@ pub async fn read_buf<R>(
 ///
 /// # Panics
 /// As [`read_buf`].
-pub fn read_buf_blocking<R>(
-    reader: &mut PipeReader,
+pub fn read_buf_blocking<R, H: Home>(
+    reader: &mut PipeReader<H>,
     f: impl FnOnce(&mut SequenceBuf<'_>) -> R,
 ) -> Result<R, ReadError> {
     block_on(read_buf(reader, f))

@@ -8,6 +8,7 @@ use super::std_io::{
     consume_filled, poll_fill_buf, poll_flush_io, poll_read_slice, poll_shutdown_io,
     poll_write_some,
 };
+use crate::pipe::home::Home;
 use crate::pipe::reader::PipeReader;
 use crate::pipe::writer::PipeWriter;
 use core::pin::Pin;
@@ -17,7 +18,7 @@ use std::io;
 
 /// Copies what `buf` holds of the unconsumed bytes and consumes exactly that; `Ok(0)` at the
 /// end of the stream (or for an empty `buf`).
-impl AsyncRead for PipeReader {
+impl<H: Home> AsyncRead for PipeReader<H> {
     fn poll_read(
         self: Pin<&mut Self>,
         cx: &mut Context<'_>,
@@ -29,7 +30,7 @@ impl AsyncRead for PipeReader {
 
 /// `poll_fill_buf`: the first contiguous piece of the unconsumed bytes (consuming and examining
 /// nothing); `consume` consumes, and panics past the data read.
-impl AsyncBufRead for PipeReader {
+impl<H: Home> AsyncBufRead for PipeReader<H> {
     fn poll_fill_buf(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<&[u8]>> {
         poll_fill_buf(self.get_mut(), cx)
     }
@@ -42,7 +43,7 @@ impl AsyncBufRead for PipeReader {
 /// `poll_write` copies what fits in the writer's memory (pending while the pipe is full) and
 /// commits it; `poll_flush` is the pipe's flush; `poll_close` flushes, then completes the
 /// writer.
-impl AsyncWrite for PipeWriter {
+impl<H: Home> AsyncWrite for PipeWriter<H> {
     fn poll_write(
         self: Pin<&mut Self>,
         cx: &mut Context<'_>,

@@ -18,6 +18,7 @@
 
 use super::error::{flush_canceled, read_canceled, reader_gone};
 use crate::error::WriteError;
+use crate::pipe::home::Home;
 use crate::pipe::reader::{PipeReader, ReadResult};
 use crate::pipe::wait::block_on;
 use crate::pipe::writer::PipeWriter;
@@ -28,8 +29,8 @@ use std::io::{self, BufRead, Read, Write};
 /// Copies up to `dst.len()` unconsumed bytes into `dst` through `put` (called once per
 /// contiguous piece) and consumes them; `Ok(0)` at the end of the stream or for an empty
 /// `dst_len`.
-pub(crate) fn poll_read_with(
-    r: &mut PipeReader,
+pub(crate) fn poll_read_with<H: Home>(
+    r: &mut PipeReader<H>,
     cx: &mut Context<'_>,
     dst_len: usize,
     mut put: impl FnMut(&[u8]),
@@ -62,8 +63,8 @@ pub(crate) fn poll_read_with(
 }
 
 /// `poll_read_with` into a slice.
-pub(crate) fn poll_read_slice(
-    r: &mut PipeReader,
+pub(crate) fn poll_read_slice<H: Home>(
+    r: &mut PipeReader<H>,
     cx: &mut Context<'_>,
     buf: &mut [u8],
 ) -> Poll<io::Result<usize>> {
@@ -77,8 +78,8 @@ pub(crate) fn poll_read_slice(
 /// The first contiguous piece of the unconsumed bytes, waiting for some; empty at the end of
 /// the stream. Consumes and examines nothing.
 #[cfg(any(feature = "tokio", feature = "futures-io"))]
-pub(crate) fn poll_fill_buf<'a>(
-    r: &'a mut PipeReader,
+pub(crate) fn poll_fill_buf<'a, H: Home>(
+    r: &'a mut PipeReader<H>,
     cx: &mut Context<'_>,
 ) -> Poll<io::Result<&'a [u8]>> {
     r.poll_read(cx).map(|res| filled(&res?))
@@ -95,7 +96,7 @@ fn filled<'a>(res: &ReadResult<'a>) -> io::Result<&'a [u8]> {
 }
 
 /// Consumes `n` bytes handed out by `fill_buf` (or copied by a read).
-fn consume(r: &mut PipeReader, n: usize) -> io::Result<()> {
+fn consume<H: Home>(r: &mut PipeReader<H>, n: usize) -> io::Result<()> {
     r.consume_bytes(n)
         .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))
 }
@@ -105,7 +106,7 @@ fn consume(r: &mut PipeReader, n: usize) -> io::Result<()> {
 /// # Panics
 /// If `n` is more than the unconsumed bytes the last read saw (a caller that consumes what it
 /// was not given), or after the reader completed.
-pub(crate) fn consume_filled(r: &mut PipeReader, n: usize) {
+pub(crate) fn consume_filled<H: Home>(r: &mut PipeReader<H>, n: usize) {
     if let Err(e) = consume(r, n) {
         panic!("ringpipe: consume({n}) refused: {e}");
     }
@@ -114,8 +115,8 @@ pub(crate) fn consume_filled(r: &mut PipeReader, n: usize) {
 /// Copies as much of `buf` as fits in the writer's memory (waiting for room when there is
 /// none, after committing what was advanced before), then commits it. `BrokenPipe` once the
 /// reader has completed.
-pub(crate) fn poll_write_some(
-    w: &mut PipeWriter,
+pub(crate) fn poll_write_some<H: Home>(
+    w: &mut PipeWriter<H>,
     cx: &mut Context<'_>,
     buf: &[u8],
 ) -> Poll<io::Result<usize>> {
@@ -153,7 +154,7 @@ pub(crate) fn poll_write_some(
 }
 
 /// Why a write finds the reader gone: its error if it completed with one, else `BrokenPipe`.
-fn reader_error(w: &mut PipeWriter) -> io::Error {
+fn reader_error<H: Home>(w: &mut PipeWriter<H>) -> io::Error {
     match w.try_flush() {
         Err(e) => e.into(),
         Ok(_) => reader_gone(),
@@ -162,7 +163,10 @@ fn reader_error(w: &mut PipeWriter) -> io::Error {
 
 /// The pipe's flush as `io::Result<()>`: `Interrupted` if canceled, `BrokenPipe` if the reader
 /// has completed.
-pub(crate) fn poll_flush_io(w: &mut PipeWriter, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+pub(crate) fn poll_flush_io<H: Home>(
+    w: &mut PipeWriter<H>,
+    cx: &mut Context<'_>,
+) -> Poll<io::Result<()>> {
     w.poll_flush(cx).map(|r| match r {
         Ok(f) if f.is_canceled() => Err(flush_canceled()),
         Ok(f) if f.is_completed() => Err(reader_gone()),
@@ -177,7 +181,10 @@ pub(crate) fn poll_flush_io(w: &mut PipeWriter, cx: &mut Context<'_>) -> Poll<io
 /// `Interrupted` and completes nothing (call again to shut down); a reader's error is returned
 /// after completing.
 #[cfg(any(feature = "tokio", feature = "futures-io"))]
-pub(crate) fn poll_shutdown_io(w: &mut PipeWriter, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+pub(crate) fn poll_shutdown_io<H: Home>(
+    w: &mut PipeWriter<H>,
+    cx: &mut Context<'_>,
+) -> Poll<io::Result<()>> {
     if w.is_completed() {
         return Poll::Ready(Ok(()));
     }
@@ -193,7 +200,7 @@ pub(crate) fn poll_shutdown_io(w: &mut PipeWriter, cx: &mut Context<'_>) -> Poll
 
 /// Blocking: reads into `buf`, parking the thread until there is data, the end of the stream,
 /// an error or a cancel (`Interrupted`, which std's `read_exact` and `read_to_end` retry).
-impl Read for PipeReader {
+impl<H: Home> Read for PipeReader<H> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         block_on(poll_fn(|cx| poll_read_slice(self, cx, buf)))
     }
@@ -204,7 +211,7 @@ impl Read for PipeReader {
 ///
 /// `consume(n)` panics if `n` is more than the unconsumed bytes the last `fill_buf` (or read)
 /// saw: std's `BufReader` clamps instead, but here it is a caller's bug that would lose bytes.
-impl BufRead for PipeReader {
+impl<H: Home> BufRead for PipeReader<H> {
     fn fill_buf(&mut self) -> io::Result<&[u8]> {
         let res = self.read_blocking()?;
         filled(&res)
@@ -218,7 +225,7 @@ impl BufRead for PipeReader {
 /// Blocking: `write` copies what fits in the writer's memory and commits it (visible to the
 /// reader at once; it waits only when the pipe is full); `flush` is the pipe's
 /// [`flush_blocking`](PipeWriter::flush_blocking) (it waits while backpressure holds).
-impl Write for PipeWriter {
+impl<H: Home> Write for PipeWriter<H> {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         block_on(poll_fn(|cx| poll_write_some(self, cx, buf)))
     }

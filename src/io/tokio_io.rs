@@ -7,6 +7,7 @@
 use super::std_io::{
     consume_filled, poll_fill_buf, poll_flush_io, poll_read_with, poll_shutdown_io, poll_write_some,
 };
+use crate::pipe::home::Home;
 use crate::pipe::reader::PipeReader;
 use crate::pipe::writer::PipeWriter;
 use core::pin::Pin;
@@ -16,7 +17,7 @@ use tokio::io::{AsyncBufRead, AsyncRead, AsyncWrite, ReadBuf};
 
 /// Copies what `buf` has room for of the unconsumed bytes and consumes exactly that;
 /// `Ok(())` with nothing filled at the end of the stream (or when `buf` has no room).
-impl AsyncRead for PipeReader {
+impl<H: Home> AsyncRead for PipeReader<H> {
     fn poll_read(
         self: Pin<&mut Self>,
         cx: &mut Context<'_>,
@@ -31,7 +32,7 @@ impl AsyncRead for PipeReader {
 
 /// `poll_fill_buf`: the first contiguous piece of the unconsumed bytes (consuming and examining
 /// nothing); `consume` consumes, and panics past the data read.
-impl AsyncBufRead for PipeReader {
+impl<H: Home> AsyncBufRead for PipeReader<H> {
     fn poll_fill_buf(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<&[u8]>> {
         poll_fill_buf(self.get_mut(), cx)
     }
@@ -44,7 +45,7 @@ impl AsyncBufRead for PipeReader {
 /// `poll_write` copies what fits in the writer's memory (pending while the pipe is full) and
 /// commits it; `poll_flush` is the pipe's [`poll_flush`](PipeWriter::poll_flush) (pending while
 /// backpressure holds); `poll_shutdown` flushes, then completes the writer.
-impl AsyncWrite for PipeWriter {
+impl<H: Home> AsyncWrite for PipeWriter<H> {
     fn poll_write(
         self: Pin<&mut Self>,
         cx: &mut Context<'_>,

@@ -33,7 +33,7 @@ impl Side {
 /// (see [`protocol`](crate::protocol)) costs each of them.
 pub trait Wakeup: Send + Sync {
     /// What one side remembers of its spins before parking (local to the side).
-    type SpinState: Copy + Default + Send + core::fmt::Debug;
+    type SpinState: Copy + Default + Send + Unpin + core::fmt::Debug;
 
     /// What a side needs to know to spin: the policy, and whatever the wake-up knows of the
     /// other side (taken before the spin, so that the spin's re-check may borrow the side).
