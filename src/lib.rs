@@ -375,6 +375,30 @@
 //! [`MessageReader::new`] / [`MessageWriter::new`] (give the reader's pipe
 //! [`message_pipe_options`] to read whole messages).
 //!
+//! # Shared memory between processes (Linux)
+//!
+//! [`shm`]: the same ring with its bytes in memory two processes map, and the same halves
+//! ([`shm::SharedWriter`] is a `PipeWriter<shm::SharedMemory>`; every method and I/O trait
+//! works the same), no system call on the hot path (a publish rings the other process's
+//! eventfd only when it waits), a peer that is not trusted (every value it can write is
+//! checked; see the module docs for what a hostile peer can and cannot do), and a peer's death
+//! seen at once as [`shm::PeerError::Gone`].
+//!
+//! ```
+//! use ringpipe::shm::{self, SharedReader};
+//! use std::os::unix::net::UnixStream;
+//!
+//! # fn main() -> std::io::Result<()> {
+//! let (here, there) = UnixStream::pair()?;
+//! let (mut writer, peer) = shm::writer(Default::default())?;
+//! peer.send_over(&here)?; // or peer.inherit(&mut command) for a child
+//! let mut reader = SharedReader::receive(&there, Default::default())?;
+//! writer.write_all_blocking(b"across processes").unwrap();
+//! assert_eq!(reader.read_blocking().unwrap().buffer().to_vec(), b"across processes");
+//! # Ok(())
+//! # }
+//! ```
+//!
 //! # Feature flags
 //!
 //! None is on by default; the std I/O traits, duplex ends and blocking adapters need none.
