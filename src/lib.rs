@@ -521,10 +521,14 @@
 //   transports);
 // * `error`: the errors of every operation.
 // * `ipc` (Linux): pipes between processes (anonymous pipes to a child; named pipes next).
+mod bell;
 mod error;
 mod io;
 #[cfg(target_os = "linux")]
 mod ipc;
+#[cfg(loom)]
+#[doc(hidden)]
+pub mod loom_shm;
 mod pipe;
 mod protocol;
 #[cfg(all(target_os = "linux", not(loom)))]

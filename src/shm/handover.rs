@@ -19,7 +19,7 @@ use super::layout::{Layout, HELLO_LEN};
 use super::status::PeerStatus;
 use super::storage::MappedRing;
 use super::sys::{recv_with_fds, recv_with_fds_flags, send_with_fds, EventFd, Region};
-use super::wakeup::ShmWakeup;
+use super::wakeup::{shm_wakeup, ShmWakeup};
 use super::{SharedMemory, SharedReader, SharedWriter};
 use crate::ipc::creds::PeerCredentials;
 use crate::ipc::fd::{self, Identity};
@@ -171,7 +171,7 @@ fn create(options: &PipeOptions, local: Side) -> io::Result<(Arc<SharedRing>, Pe
         Side::Writer => (writer_bell, reader_bell),
         Side::Reader => (reader_bell, writer_bell),
     };
-    let wakeup = ShmWakeup::new(local, options.spin, bell, peer_bell, mine, status)?;
+    let wakeup = shm_wakeup(local, options.spin, bell, peer_bell, mine, status)?;
     let ring = Arc::new(Ring::new(params(&layout), storage, wakeup));
     Ok((
         ring,
@@ -223,7 +223,7 @@ fn attach(socket: OwnedFd, want: Side, spin: SpinWait) -> io::Result<Arc<SharedR
     };
     let status = Arc::new(PeerStatus::default());
     let storage = MappedRing::new(region, layout, want, status.clone());
-    let wakeup = ShmWakeup::new(want, spin, bell, peer_bell, socket, status)?;
+    let wakeup = shm_wakeup(want, spin, bell, peer_bell, socket, status)?;
     Ok(Arc::new(Ring::new(params(&layout), storage, wakeup)))
 }
 

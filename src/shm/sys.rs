@@ -327,7 +327,8 @@ fn memfd_create(name: &CString) -> io::Result<OwnedFd> {
 /// An eventfd, non-blocking and close-on-exec: one side [`signal`](EventFd::signal)s, the
 /// other waits for it to be readable (with [`wait_any`]) and [`drain`](EventFd::drain)s it.
 #[derive(Debug)]
-pub(crate) struct EventFd(OwnedFd);
+// `pub` only to be named by the sealed `Home` trait; unreachable from outside the crate.
+pub struct EventFd(OwnedFd);
 
 impl EventFd {
     /// A new eventfd, its counter at zero (`EFD_CLOEXEC | EFD_NONBLOCK`).
