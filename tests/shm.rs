@@ -136,42 +136,37 @@ fn child_main() {
         std::process::exit(3);
     });
     let handle = &args[1];
+    // SAFETY (both): the parent made this descriptor for this process, which takes it once.
+    let writer =
+        || unsafe { SharedWriter::from_handle_string(handle, SpinWait::default()) }.unwrap();
+    let reader =
+        || unsafe { SharedReader::from_handle_string(handle, SpinWait::default()) }.unwrap();
     match args[0].as_str() {
         "read" => {
-            // SAFETY: the parent made this descriptor for us; nothing else here owns it.
-            let r =
-                unsafe { SharedReader::from_handle_string(handle, SpinWait::default()) }.unwrap();
+            let r = reader();
             let n = read_stream(r, &args[2]);
             say(&format!("read {n}"));
         }
         "write" => {
-            // SAFETY: as above.
-            let mut w =
-                unsafe { SharedWriter::from_handle_string(handle, SpinWait::default()) }.unwrap();
+            let mut w = writer();
             let piece: usize = args[2].parse().unwrap();
             write_stream(&mut w, STREAM, piece);
             w.complete();
         }
         "fail" => {
-            // SAFETY: as above.
-            let mut w =
-                unsafe { SharedWriter::from_handle_string(handle, SpinWait::default()) }.unwrap();
+            let mut w = writer();
             w.write_all_blocking(b"partial").unwrap();
             w.complete_with_error("the child gave up");
         }
         "reader-fails" => {
-            // SAFETY: as above.
-            let mut r =
-                unsafe { SharedReader::from_handle_string(handle, SpinWait::default()) }.unwrap();
+            let mut r = reader();
             let res = r.read_blocking().unwrap();
             let end = res.buffer().end();
             r.advance_to(end, end).unwrap();
             r.complete_with_error("no more, thanks");
         }
         "write-forever" => {
-            // SAFETY: as above.
-            let mut w =
-                unsafe { SharedWriter::from_handle_string(handle, SpinWait::default()) }.unwrap();
+            let mut w = writer();
             say("attached");
             let mut pos = 0;
             loop {
@@ -179,24 +174,18 @@ fn child_main() {
             }
         }
         "attach-then-wait" => {
-            // SAFETY: as above.
-            let _r =
-                unsafe { SharedReader::from_handle_string(handle, SpinWait::default()) }.unwrap();
+            let _r = reader();
             say("attached");
             std::thread::sleep(Duration::from_secs(100));
         }
         "attach-as-writer-then-wait" => {
-            // SAFETY: as above.
-            let _w =
-                unsafe { SharedWriter::from_handle_string(handle, SpinWait::default()) }.unwrap();
+            let _w = writer();
             say("attached");
             std::thread::sleep(Duration::from_secs(100));
         }
         "slow-read" => {
             // Reads 1 KiB, says how much the writer had written by then, repeatedly.
-            // SAFETY: as above.
-            let mut r =
-                unsafe { SharedReader::from_handle_string(handle, SpinWait::default()) }.unwrap();
+            let mut r = reader();
             let mut pos = 0;
             loop {
                 let res = r.read_blocking().unwrap();
