@@ -497,13 +497,14 @@
 //   transports);
 // * `error`: the errors of every operation.
 // * `ipc` (Linux): pipes between processes (anonymous pipes to a child; named pipes next).
-// Planned as its issue adds it: `shm` (the ring in shared memory).
 mod error;
 mod io;
 #[cfg(target_os = "linux")]
 mod ipc;
 mod pipe;
 mod protocol;
+#[cfg(all(target_os = "linux", not(loom)))]
+pub mod shm;
 mod sync;
 
 pub use error::{AdvanceError, CompletionError, ReadError, ResetError, WriteError};
@@ -546,6 +547,7 @@ pub use ipc::named::stream::{NamedPipeStream, NamedSocket};
 pub use ipc::{AnonymousPipeClient, AnonymousPipeServer, PipeDirection, Pump};
 pub use pipe::canceller::PipeCanceller;
 pub use pipe::future;
+pub use pipe::home::{Home, InProcess};
 pub use pipe::options::{
     OptionsError, PipeOptions, PipeOptionsBuilder, SpinWait, WakeFences, DEFAULT_CAPACITY,
     DEFAULT_CHUNK_SIZE, DEFAULT_PAUSE_THRESHOLD, DEFAULT_SPIN_WAIT, MAX_SLOTS,

@@ -466,7 +466,7 @@ const MAX_HANDLE_LEN: usize = 10;
 
 /// Parses a handle string strictly: the decimal form of a descriptor number of 3 or more, as
 /// [`AnonymousPipeServer::client_handle_string`] writes it, and nothing else.
-fn parse_handle(handle: &str) -> io::Result<RawFd> {
+pub(crate) fn parse_handle(handle: &str) -> io::Result<RawFd> {
     let shown: String = handle.chars().take(MAX_HANDLE_LEN + 2).collect();
     let shown = if shown.len() < handle.len() {
         format!("{shown:?}...")

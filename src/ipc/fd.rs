@@ -29,7 +29,7 @@ pub(crate) fn pipe() -> io::Result<(OwnedFd, OwnedFd)> {
 
 /// `fd` itself if it is numbered from [`FIRST_NON_STDIO`] up, else a close-on-exec duplicate
 /// that is (and `fd` is closed).
-fn above_stdio(fd: OwnedFd) -> io::Result<OwnedFd> {
+pub(crate) fn above_stdio(fd: OwnedFd) -> io::Result<OwnedFd> {
     if fd.as_raw_fd() >= FIRST_NON_STDIO {
         return Ok(fd);
     }

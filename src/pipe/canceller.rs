@@ -1,7 +1,7 @@
 //! Cancel handles (.NET `CancelPendingRead` / `CancelPendingFlush`), usable from any thread.
 
-use super::LocalRing;
-use crate::protocol::{Side, FLUSH_CANCELED, READ_CANCELED};
+use super::home::{Home, InProcess};
+use crate::protocol::{Ring, Side, FLUSH_CANCELED, READ_CANCELED};
 use crate::sync::Arc;
 use core::fmt;
 
@@ -9,19 +9,26 @@ use core::fmt;
 /// `CancelPendingFlush`). Get one from [`PipeReader::canceller`](crate::PipeReader::canceller)
 /// or [`PipeWriter::canceller`](crate::PipeWriter::canceller); it is `Clone`, `Send` and
 /// `Sync`.
-#[derive(Clone)]
-pub struct PipeCanceller {
-    ring: Arc<LocalRing>,
+pub struct PipeCanceller<H: Home = InProcess> {
+    ring: Arc<Ring<H::Storage, H::Wakeup>>,
 }
 
-impl fmt::Debug for PipeCanceller {
+impl<H: Home> Clone for PipeCanceller<H> {
+    fn clone(&self) -> Self {
+        PipeCanceller {
+            ring: self.ring.clone(),
+        }
+    }
+}
+
+impl<H: Home> fmt::Debug for PipeCanceller<H> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("PipeCanceller").finish_non_exhaustive()
     }
 }
 
-impl PipeCanceller {
-    pub(crate) fn new(ring: Arc<LocalRing>) -> PipeCanceller {
+impl<H: Home> PipeCanceller<H> {
+    pub(crate) fn new(ring: Arc<Ring<H::Storage, H::Wakeup>>) -> Self {
         PipeCanceller { ring }
     }
 

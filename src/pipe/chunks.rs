@@ -30,8 +30,9 @@
 //! [`idle`]: Storage::idle
 
 use super::pool::{Chunk, ChunkPool};
-use crate::protocol::Storage;
-use crate::sync::{AtomicPtr, Ordering, UnsafeCell};
+use crate::error::CompletionError;
+use crate::protocol::{ErrorCells, FencePolicy, Side, Storage, Words, OPEN};
+use crate::sync::{AtomicPtr, AtomicUsize, Ordering, UnsafeCell};
 
 /// The tag of a spare chunk's pointer in a `spare` word: the pointer plus one (chunks are
 /// aligned to 128 bytes, so it sets the low bit; `wrapping_add` keeps the pointer's
@@ -48,18 +49,28 @@ struct Cell {
     spare: AtomicPtr<u8>,
 }
 
-/// One cell per ring slot, over a shared pool.
-pub(crate) struct PooledChunks {
+/// One cell per ring slot, over a shared pool; and the ring's shared words, as fields.
+// `pub` only to be named by the sealed `Home` trait; unreachable from outside the crate.
+#[allow(missing_debug_implementations)]
+pub struct PooledChunks {
+    words: Words,
+    /// `OPEN` while the writer fills the slot, then the number of data bytes in it.
+    lens: Box<[AtomicUsize]>,
+    errors: ErrorCells,
     cells: Box<[Cell]>,
     mask: u64,
     pool: ChunkPool,
 }
 
 impl PooledChunks {
-    /// `slots` cells (a power of two) over `pool`.
-    pub(crate) fn new(slots: usize, pool: ChunkPool) -> PooledChunks {
+    /// `slots` cells (a power of two) over `pool`, and the words of a new ring with fence
+    /// policy `fences`.
+    pub(crate) fn new(slots: usize, pool: ChunkPool, fences: FencePolicy) -> PooledChunks {
         debug_assert!(slots.is_power_of_two());
         PooledChunks {
+            words: Words::new(fences),
+            lens: (0..slots).map(|_| AtomicUsize::new(OPEN)).collect(),
+            errors: ErrorCells::new(),
             cells: (0..slots)
                 .map(|_| Cell {
                     open: UnsafeCell::new(None),
@@ -85,6 +96,7 @@ impl PooledChunks {
     /// # Safety
     /// Nobody writes the cell meanwhile (the slot is open and the caller may use it).
     #[inline]
+    #[cfg(loom)]
     unsafe fn with_chunk<R>(&self, seq: u64, f: impl FnOnce(&Chunk) -> R) -> R {
         self.cell(seq).open.with(|c| {
             // SAFETY: delegated to the caller: nobody writes this cell concurrently.
@@ -152,6 +164,31 @@ unsafe impl Sync for PooledChunks {}
 // `release` takes the chunk out. A chunk is owned by exactly one of: a slot's `open` cell, a
 // spare word (then by whoever takes it with the CAS), the pool.
 unsafe impl Storage for PooledChunks {
+    #[inline]
+    fn words(&self) -> &Words {
+        &self.words
+    }
+
+    #[inline]
+    fn lens(&self) -> &[AtomicUsize] {
+        &self.lens
+    }
+
+    unsafe fn set_error(&self, side: Side, error: CompletionError) {
+        // SAFETY: delegated to the caller.
+        unsafe { self.errors.set(side, error) }
+    }
+
+    unsafe fn error(&self, side: Side) -> CompletionError {
+        // SAFETY: delegated to the caller.
+        unsafe { self.errors.get(side) }
+    }
+
+    unsafe fn clear_errors(&self) {
+        // SAFETY: delegated to the caller.
+        unsafe { self.errors.clear() }
+    }
+
     fn chunk_size(&self) -> usize {
         self.pool.chunk_size()
     }
@@ -171,8 +208,15 @@ unsafe impl Storage for PooledChunks {
 
     #[inline]
     unsafe fn base(&self, seq: u64) -> *mut u8 {
-        // SAFETY: delegated to the caller.
-        unsafe { self.with_chunk(seq, Chunk::ptr) }
+        self.cell(seq).open.with(|c| {
+            // SAFETY: the caller may use the slot, so nobody writes its cell meanwhile. (Null
+            // for a slot that holds no chunk: an empty read's result asks for the base of a
+            // slot the writer may not have opened yet, and never uses it.)
+            match unsafe { &*c } {
+                Some(chunk) => chunk.ptr(),
+                None => core::ptr::null_mut(),
+            }
+        })
     }
 
     unsafe fn release(&self, seq: u64) {

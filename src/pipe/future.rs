@@ -2,6 +2,7 @@
 //! `std::io::Read`). Each one has a `poll_*` form on the half it borrows, which is what it
 //! calls; dropping one gives up its wait and leaves the pipe as it was (cancel-safe).
 
+use super::home::{Home, InProcess};
 use super::reader::{PipeReader, ReadResult};
 use super::writer::PipeWriter;
 use crate::error::{CompletionError, ReadError, WriteError};
@@ -13,13 +14,13 @@ use core::task::{Context, Poll};
 
 /// Future of [`PipeReader::read`] and [`PipeReader::read_at_least`].
 #[must_use = "futures do nothing unless polled"]
-pub struct ReadFuture<'a> {
-    reader: Option<&'a mut PipeReader>,
+pub struct ReadFuture<'a, H: Home = InProcess> {
+    reader: Option<&'a mut PipeReader<H>>,
     need: Need,
 }
 
-impl<'a> ReadFuture<'a> {
-    pub(crate) fn new(reader: &'a mut PipeReader, need: Need) -> ReadFuture<'a> {
+impl<'a, H: Home> ReadFuture<'a, H> {
+    pub(crate) fn new(reader: &'a mut PipeReader<H>, need: Need) -> ReadFuture<'a, H> {
         ReadFuture {
             reader: Some(reader),
             need,
@@ -27,7 +28,7 @@ impl<'a> ReadFuture<'a> {
     }
 }
 
-impl fmt::Debug for ReadFuture<'_> {
+impl<H: Home> fmt::Debug for ReadFuture<'_, H> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ReadFuture")
             .field("need", &self.need)
@@ -35,7 +36,7 @@ impl fmt::Debug for ReadFuture<'_> {
     }
 }
 
-impl<'a> Future for ReadFuture<'a> {
+impl<'a, H: Home> Future for ReadFuture<'a, H> {
     type Output = Result<ReadResult<'a>, ReadError>;
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let need = self.need;
@@ -51,7 +52,7 @@ impl<'a> Future for ReadFuture<'a> {
     }
 }
 
-impl Drop for ReadFuture<'_> {
+impl<H: Home> Drop for ReadFuture<'_, H> {
     fn drop(&mut self) {
         if let Some(r) = self.reader.as_mut() {
             r.stop_waiting();
@@ -62,17 +63,17 @@ impl Drop for ReadFuture<'_> {
 /// Future of [`PipeWriter::flush`].
 #[must_use = "futures do nothing unless polled"]
 #[derive(Debug)]
-pub struct FlushFuture<'a> {
-    writer: &'a mut PipeWriter,
+pub struct FlushFuture<'a, H: Home = InProcess> {
+    writer: &'a mut PipeWriter<H>,
 }
 
-impl<'a> FlushFuture<'a> {
-    pub(crate) fn new(writer: &'a mut PipeWriter) -> FlushFuture<'a> {
+impl<'a, H: Home> FlushFuture<'a, H> {
+    pub(crate) fn new(writer: &'a mut PipeWriter<H>) -> FlushFuture<'a, H> {
         FlushFuture { writer }
     }
 }
 
-impl Future for FlushFuture<'_> {
+impl<H: Home> Future for FlushFuture<'_, H> {
     type Output = Result<FlushResult, WriteError>;
     #[inline]
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
@@ -80,7 +81,7 @@ impl Future for FlushFuture<'_> {
     }
 }
 
-impl Drop for FlushFuture<'_> {
+impl<H: Home> Drop for FlushFuture<'_, H> {
     fn drop(&mut self) {
         self.writer.stop_waiting();
     }
@@ -89,13 +90,13 @@ impl Drop for FlushFuture<'_> {
 /// Future of [`PipeWriter::get_memory`].
 #[must_use = "futures do nothing unless polled"]
 #[derive(Debug)]
-pub struct GetMemoryFuture<'a> {
-    writer: Option<&'a mut PipeWriter>,
+pub struct GetMemoryFuture<'a, H: Home = InProcess> {
+    writer: Option<&'a mut PipeWriter<H>>,
     hint: usize,
 }
 
-impl<'a> GetMemoryFuture<'a> {
-    pub(crate) fn new(writer: &'a mut PipeWriter, hint: usize) -> GetMemoryFuture<'a> {
+impl<'a, H: Home> GetMemoryFuture<'a, H> {
+    pub(crate) fn new(writer: &'a mut PipeWriter<H>, hint: usize) -> GetMemoryFuture<'a, H> {
         GetMemoryFuture {
             writer: Some(writer),
             hint,
@@ -103,7 +104,7 @@ impl<'a> GetMemoryFuture<'a> {
     }
 }
 
-impl<'a> Future for GetMemoryFuture<'a> {
+impl<'a, H: Home> Future for GetMemoryFuture<'a, H> {
     type Output = Result<&'a mut [u8], WriteError>;
     #[inline]
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
@@ -123,7 +124,7 @@ impl<'a> Future for GetMemoryFuture<'a> {
     }
 }
 
-impl Drop for GetMemoryFuture<'_> {
+impl<H: Home> Drop for GetMemoryFuture<'_, H> {
     fn drop(&mut self) {
         if let Some(w) = self.writer.as_mut() {
             w.stop_waiting();
@@ -133,14 +134,14 @@ impl Drop for GetMemoryFuture<'_> {
 
 /// Future of [`PipeWriter::write_all`].
 #[must_use = "futures do nothing unless polled"]
-pub struct WriteAllFuture<'a> {
-    writer: &'a mut PipeWriter,
+pub struct WriteAllFuture<'a, H: Home = InProcess> {
+    writer: &'a mut PipeWriter<H>,
     data: &'a [u8],
     written: usize,
 }
 
-impl<'a> WriteAllFuture<'a> {
-    pub(crate) fn new(writer: &'a mut PipeWriter, data: &'a [u8]) -> WriteAllFuture<'a> {
+impl<'a, H: Home> WriteAllFuture<'a, H> {
+    pub(crate) fn new(writer: &'a mut PipeWriter<H>, data: &'a [u8]) -> WriteAllFuture<'a, H> {
         WriteAllFuture {
             writer,
             data,
@@ -149,7 +150,7 @@ impl<'a> WriteAllFuture<'a> {
     }
 }
 
-impl fmt::Debug for WriteAllFuture<'_> {
+impl<H: Home> fmt::Debug for WriteAllFuture<'_, H> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("WriteAllFuture")
             .field("len", &self.data.len())
@@ -158,7 +159,7 @@ impl fmt::Debug for WriteAllFuture<'_> {
     }
 }
 
-impl Future for WriteAllFuture<'_> {
+impl<H: Home> Future for WriteAllFuture<'_, H> {
     type Output = Result<FlushResult, WriteError>;
     #[inline]
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
@@ -167,7 +168,7 @@ impl Future for WriteAllFuture<'_> {
     }
 }
 
-impl Drop for WriteAllFuture<'_> {
+impl<H: Home> Drop for WriteAllFuture<'_, H> {
     fn drop(&mut self) {
         self.writer.stop_waiting();
     }
@@ -176,17 +177,17 @@ impl Drop for WriteAllFuture<'_> {
 /// Future of [`PipeWriter::reader_completion`].
 #[must_use = "futures do nothing unless polled"]
 #[derive(Debug)]
-pub struct ReaderCompletionFuture<'a> {
-    writer: &'a mut PipeWriter,
+pub struct ReaderCompletionFuture<'a, H: Home = InProcess> {
+    writer: &'a mut PipeWriter<H>,
 }
 
-impl<'a> ReaderCompletionFuture<'a> {
-    pub(crate) fn new(writer: &'a mut PipeWriter) -> ReaderCompletionFuture<'a> {
+impl<'a, H: Home> ReaderCompletionFuture<'a, H> {
+    pub(crate) fn new(writer: &'a mut PipeWriter<H>) -> ReaderCompletionFuture<'a, H> {
         ReaderCompletionFuture { writer }
     }
 }
 
-impl Future for ReaderCompletionFuture<'_> {
+impl<H: Home> Future for ReaderCompletionFuture<'_, H> {
     type Output = Result<(), CompletionError>;
     #[inline]
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
@@ -197,17 +198,17 @@ impl Future for ReaderCompletionFuture<'_> {
 /// Future of [`PipeReader::writer_completion`].
 #[must_use = "futures do nothing unless polled"]
 #[derive(Debug)]
-pub struct WriterCompletionFuture<'a> {
-    reader: &'a mut PipeReader,
+pub struct WriterCompletionFuture<'a, H: Home = InProcess> {
+    reader: &'a mut PipeReader<H>,
 }
 
-impl<'a> WriterCompletionFuture<'a> {
-    pub(crate) fn new(reader: &'a mut PipeReader) -> WriterCompletionFuture<'a> {
+impl<'a, H: Home> WriterCompletionFuture<'a, H> {
+    pub(crate) fn new(reader: &'a mut PipeReader<H>) -> WriterCompletionFuture<'a, H> {
         WriterCompletionFuture { reader }
     }
 }
 
-impl Future for WriterCompletionFuture<'_> {
+impl<H: Home> Future for WriterCompletionFuture<'_, H> {
     type Output = Result<(), CompletionError>;
     #[inline]
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {

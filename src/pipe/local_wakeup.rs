@@ -38,7 +38,9 @@ use crossbeam_utils::CachePadded;
 /// (`wait::Spinner`'s probes) to find out.
 /// Hints only, kept by adaptive pipes and written and read on the slow paths (parking, waking,
 /// spinning, resuming), never on a publish.
-pub(crate) struct LocalWakeup {
+// `pub` only to be named by the sealed `Home` trait; unreachable from outside the crate.
+#[allow(missing_debug_implementations)]
+pub struct LocalWakeup {
     reader: CachePadded<SideSlot>,
     writer: CachePadded<SideSlot>,
     spin: SpinWait,
@@ -68,7 +70,7 @@ impl SideSlot {
 /// What a side needs for its spin: the policy, and whether the other side was last seen on
 /// the calling thread.
 #[derive(Clone, Copy, Debug)]
-pub(crate) struct SpinPlan {
+pub struct SpinPlan {
     policy: SpinWait,
     other_side_here: bool,
 }

@@ -5,6 +5,7 @@
 pub(crate) mod canceller;
 pub(crate) mod chunks;
 pub mod future;
+pub(crate) mod home;
 pub(crate) mod local_wakeup;
 pub(crate) mod options;
 pub(crate) mod pool;
@@ -22,13 +23,10 @@ use crate::error::ResetError;
 use crate::protocol::{Ring, RingParams};
 use crate::sync::Arc;
 
-/// The ring of an in-process pipe.
-pub(crate) type LocalRing = Ring<PooledChunks, LocalWakeup>;
-
 /// A unique tag for each pipe generation, so positions cannot cross pipes or resets. (A
 /// process-wide counter, not part of the protocol, so it is a std atomic even under loom, which
 /// has no statics; Relaxed: only uniqueness matters.)
-fn next_tag() -> u64 {
+pub(crate) fn next_tag() -> u64 {
     static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
     NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
 }
@@ -48,7 +46,7 @@ pub fn pipe(options: PipeOptions) -> (PipeWriter, PipeReader) {
         fences: local_wakeup::fence_policy(&options),
     };
     let wakeup = LocalWakeup::new(&options);
-    let storage = PooledChunks::new(options.slots, options.pool);
+    let storage = PooledChunks::new(options.slots, options.pool, params.fences);
     let ring = Arc::new(Ring::new(params, storage, wakeup));
     (
         PipeWriter::new(ring.clone()),

@@ -3,11 +3,11 @@
 
 use super::canceller::PipeCanceller;
 use super::future::{ReadFuture, WriterCompletionFuture};
+use super::home::{Home, InProcess};
 use super::sequence::{Position, Sequence};
 use super::wait::block_on;
-use super::{LocalRing, LocalWakeup, PooledChunks};
 use crate::error::{completion_error, AdvanceError, CompletionError, ReadError};
-use crate::protocol::{Consumer, FencePolicy, Need, Side, Snap};
+use crate::protocol::{Consumer, FencePolicy, Need, Ring, Side, Snap, Storage};
 use crate::sync::Arc;
 use core::fmt;
 use core::task::{Context, Poll};
@@ -55,13 +55,13 @@ impl<'a> ReadResult<'a> {
 /// // "po" stays unconsumed, and the next read waits for more than it.
 /// assert!(reader.try_read().unwrap().is_none());
 /// ```
-pub struct PipeReader {
-    c: Consumer<PooledChunks, LocalWakeup>,
+pub struct PipeReader<H: Home = InProcess> {
+    c: Consumer<H::Storage, H::Wakeup>,
     /// Names this pipe and its reset generation in the positions it hands out.
     tag: u64,
 }
 
-impl fmt::Debug for PipeReader {
+impl<H: Home> fmt::Debug for PipeReader<H> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("PipeReader")
             .field("consumed", &self.c.consumed())
@@ -71,8 +71,8 @@ impl fmt::Debug for PipeReader {
     }
 }
 
-impl PipeReader {
-    pub(crate) fn new(ring: Arc<LocalRing>, tag: u64) -> PipeReader {
+impl<H: Home> PipeReader<H> {
+    pub(crate) fn new(ring: Arc<Ring<H::Storage, H::Wakeup>>, tag: u64) -> Self {
         PipeReader {
             c: Consumer::new(ring),
             tag,
@@ -80,7 +80,7 @@ impl PipeReader {
     }
 
     /// The shared ring.
-    pub(crate) fn ring(&self) -> &Arc<LocalRing> {
+    pub(crate) fn ring(&self) -> &Arc<Ring<H::Storage, H::Wakeup>> {
         self.c.ring()
     }
 
@@ -106,7 +106,7 @@ impl PipeReader {
     }
 
     /// A handle that can cancel a pending read or flush from any thread.
-    pub fn canceller(&self) -> PipeCanceller {
+    pub fn canceller(&self) -> PipeCanceller<H> {
         PipeCanceller::new(self.c.ring().clone())
     }
 
@@ -124,15 +124,26 @@ impl PipeReader {
     #[inline]
     pub(crate) fn result(&mut self, snap: Snap) -> ReadResult<'_> {
         let (head, seq, chunk_start, chunk_end) = self.c.take(&snap);
+        let ring = &**self.c.ring();
+        // A chunk still open holds the rest of the data, within one slot; tell the sequence
+        // where that slot ends on a ring whose other side may have written a tail past it.
+        let chunk_end = if H::Storage::CHECKED {
+            chunk_end.min(chunk_start + ring.chunk_size() as u64)
+        } else {
+            chunk_end
+        };
         // SAFETY: `head .. tail` is committed (P1) and unconsumed; slot `seq` holds `head`, its
-        // data spans `chunk_start .. chunk_end` (`take`); the result borrows `self` mutably,
-        // so the reader cannot advance meanwhile.
+        // data spans `chunk_start .. chunk_end` (`take`), within one slot; the result borrows
+        // `self` mutably, so the reader cannot advance meanwhile. An empty result may sit at
+        // the start of a slot the writer has not opened yet: its base is then null (and never
+        // used).
         let buffer = unsafe {
             Sequence::new(
-                self.c.ring(),
+                ring,
                 head..snap.tail,
                 seq,
                 chunk_start..chunk_end,
+                ring.slot_base(seq),
                 self.tag,
             )
         };
@@ -182,7 +193,7 @@ impl PipeReader {
     ///
     /// # Errors
     /// As [`try_read`](Self::try_read).
-    pub fn read(&mut self) -> ReadFuture<'_> {
+    pub fn read(&mut self) -> ReadFuture<'_, H> {
         ReadFuture::new(self, Need::More)
     }
 
@@ -193,7 +204,7 @@ impl PipeReader {
     /// # Errors
     /// As [`read`](Self::read), and [`ReadError::MinimumTooLarge`] if `minimum` exceeds the
     /// capacity.
-    pub fn read_at_least(&mut self, minimum: usize) -> ReadFuture<'_> {
+    pub fn read_at_least(&mut self, minimum: usize) -> ReadFuture<'_, H> {
         ReadFuture::new(self, need_at_least(minimum))
     }
 
@@ -325,7 +336,7 @@ impl PipeReader {
     /// Resolves when the writer completes: `Ok(())`, or `Err` with the writer's error. This is
     /// ringpipe's form of .NET's obsolete `OnWriterCompleted` callback. (A read also reports
     /// completion, once the data before it is drained.)
-    pub fn writer_completion(&mut self) -> WriterCompletionFuture<'_> {
+    pub fn writer_completion(&mut self) -> WriterCompletionFuture<'_, H> {
         WriterCompletionFuture::new(self)
     }
 
@@ -338,7 +349,7 @@ impl PipeReader {
     }
 }
 
-impl Drop for PipeReader {
+impl<H: Home> Drop for PipeReader<H> {
     fn drop(&mut self) {
         self.c.complete(None);
     }

@@ -1,7 +1,7 @@
 //! The reader's view of the data: a multi-chunk byte sequence (.NET `ReadOnlySequence<byte>`)
 //! and positions in it (.NET `SequencePosition`).
 
-use super::LocalRing;
+use crate::protocol::SlotView;
 use core::fmt;
 use core::ops::{Bound, Range, RangeBounds};
 
@@ -32,12 +32,13 @@ impl fmt::Debug for Position {
 
 /// Where a chunk walk stands: chunk `seq` holds data from position `start` to `end`
 /// (`u64::MAX` while the writer was filling it when we looked: then it holds every byte of the
-/// sequence from `start` on).
+/// sequence from `start` on), in the slot memory at `base`.
 #[derive(Clone, Copy)]
 struct Cursor {
     seq: u64,
     start: u64,
     end: u64,
+    base: *const u8,
 }
 
 /// All flushed, unconsumed bytes a read returned (or a slice of them), possibly spread over
@@ -58,12 +59,19 @@ struct Cursor {
 /// ```
 #[derive(Clone, Copy)]
 pub struct Sequence<'a> {
-    ring: &'a LocalRing,
+    ring: &'a dyn SlotView,
     start: u64,
     end: u64,
     cur: Cursor,
     tag: u64,
 }
+
+// SAFETY: a `Sequence` reads (never writes) committed bytes the reader is borrowed for, through
+// the `Sync` ring and the slot pointers it handed out: sharing or sending it is as sharing a
+// `&[u8]` of those bytes.
+unsafe impl Send for Sequence<'_> {}
+// SAFETY: as above.
+unsafe impl Sync for Sequence<'_> {}
 
 impl fmt::Debug for Sequence<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -78,14 +86,16 @@ impl<'a> Sequence<'a> {
     /// # Safety
     /// Bytes `data` must be committed and unconsumed, chunk `seq` must hold position
     /// `data.start` with its data spanning `chunk` (`chunk.end == u64::MAX`: still open when
-    /// its length was loaded, after the tail), and the caller must keep the reader from
-    /// advancing for `'a`.
+    /// its length was loaded, after the tail) in the slot memory at `base` (null if the sequence is empty), its data ending at most
+    /// one slot's size after its start, and the caller must
+    /// keep the reader from advancing for `'a`.
     #[inline]
     pub(crate) unsafe fn new(
-        ring: &'a LocalRing,
+        ring: &'a dyn SlotView,
         data: Range<u64>,
         seq: u64,
         chunk: Range<u64>,
+        base: *const u8,
         tag: u64,
     ) -> Self {
         let mut s = Sequence {
@@ -96,6 +106,7 @@ impl<'a> Sequence<'a> {
                 seq,
                 start: chunk.start,
                 end: chunk.end,
+                base,
             },
             tag,
         };
@@ -103,19 +114,26 @@ impl<'a> Sequence<'a> {
         s
     }
 
-    /// The cursor of the chunk after `c`, whose data starts where `c`'s ends (`c` is sealed).
+    /// The cursor of the chunk after `c`, whose data starts where `c`'s ends (`c` is sealed,
+    /// and the sequence goes on past its end, so the next chunk is open).
     #[inline]
     fn next_chunk(&self, c: Cursor) -> Cursor {
         let seq = c.seq + 1;
-        // P2: a sealed length is final; `u64::MAX` while the writer still fills it.
+        // P2: a sealed length is final; while the writer still fills the chunk it holds the
+        // rest of the sequence, which fits in it. A cursor never spans more than a slot: on a
+        // ring whose other side is not trusted, lengths are at most the slot size and an
+        // unsealed chunk ends a slot's size after its start, whatever the other side wrote.
         let end = match self.ring.sealed_len(seq) {
             Some(len) => c.end + len as u64,
-            None => u64::MAX,
+            None => c.end + self.ring.chunk_size() as u64,
         };
         Cursor {
             seq,
             start: c.end,
             end,
+            // SAFETY: the sequence's data goes on in slot `seq` (the callers check), so the
+            // slot is open and holds committed bytes (Sequence::new's contract).
+            base: unsafe { self.ring.slot_base(seq) },
         }
     }
 
@@ -336,10 +354,12 @@ impl<'a> Iterator for Chunks<'a> {
                 let len = (hi - s.start) as usize;
                 // SAFETY: positions `start .. hi` are committed and unconsumed (Sequence::new's
                 // contract), so chunk `c.seq` is in the reader's range of slots, holds them at
-                // offset `off`, and nobody writes them while the reader is borrowed.
+                // offset `off` of its memory at `c.base` (`hi <= c.end`, at most a slot's size
+                // past `c.start`: see `next_chunk`), and nobody writes them while the reader is
+                // borrowed.
                 let bytes = unsafe {
                     s.ring.track_read(c.seq, off, len);
-                    core::slice::from_raw_parts(s.ring.slot_base(c.seq).add(off), len)
+                    core::slice::from_raw_parts(c.base.add(off), len)
                 };
                 s.start = hi;
                 if hi == c.end && hi < s.end {

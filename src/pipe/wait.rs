@@ -10,7 +10,7 @@ use std::time::Instant;
 /// One side's memory of how its spins before parking went ([`SpinWait::Adaptive`]). Local to
 /// the side: nothing shared, no atomics.
 #[derive(Clone, Copy, Debug, Default)]
-pub(crate) struct Spinner {
+pub struct Spinner {
     /// Waits left that park without spinning.
     skip: u32,
     /// Adaptive spins left before the next probe (0: the next one is). A probe is a wait that

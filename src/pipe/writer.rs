@@ -3,10 +3,10 @@
 
 use super::canceller::PipeCanceller;
 use super::future::{FlushFuture, GetMemoryFuture, ReaderCompletionFuture, WriteAllFuture};
+use super::home::{Home, InProcess};
 use super::wait::block_on;
-use super::{LocalRing, LocalWakeup, PooledChunks};
 use crate::error::{completion_error, CompletionError, WriteError};
-use crate::protocol::{FencePolicy, FlushResult, GrantFail, Producer, Side};
+use crate::protocol::{FencePolicy, FlushResult, GrantFail, Producer, Ring, Side};
 use crate::sync::Arc;
 use core::fmt;
 use core::task::{Context, Poll};
@@ -25,15 +25,15 @@ use core::task::{Context, Poll};
 /// writer.flush_blocking().unwrap();
 /// assert_eq!(reader.try_read().unwrap().unwrap().buffer().to_vec(), b"hello");
 /// ```
-pub struct PipeWriter {
-    p: Producer<PooledChunks, LocalWakeup>,
+pub struct PipeWriter<H: Home = InProcess> {
+    p: Producer<H::Storage, H::Wakeup>,
 }
 
 // SAFETY: every method that touches the writer's state takes `&mut self`; the `&self` methods
 // only read atomics of the shared ring or plain fields.
-unsafe impl Sync for PipeWriter {}
+unsafe impl<H: Home> Sync for PipeWriter<H> {}
 
-impl fmt::Debug for PipeWriter {
+impl<H: Home> fmt::Debug for PipeWriter<H> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("PipeWriter")
             .field("position", &self.p.position())
@@ -44,15 +44,15 @@ impl fmt::Debug for PipeWriter {
     }
 }
 
-impl PipeWriter {
-    pub(crate) fn new(ring: Arc<LocalRing>) -> PipeWriter {
+impl<H: Home> PipeWriter<H> {
+    pub(crate) fn new(ring: Arc<Ring<H::Storage, H::Wakeup>>) -> Self {
         PipeWriter {
             p: Producer::new(ring),
         }
     }
 
     /// The shared ring.
-    pub(crate) fn ring(&self) -> &Arc<LocalRing> {
+    pub(crate) fn ring(&self) -> &Arc<Ring<H::Storage, H::Wakeup>> {
         self.p.ring()
     }
 
@@ -89,7 +89,7 @@ impl PipeWriter {
     }
 
     /// A handle that can cancel a pending read or flush from any thread.
-    pub fn canceller(&self) -> PipeCanceller {
+    pub fn canceller(&self) -> PipeCanceller<H> {
         PipeCanceller::new(self.p.ring().clone())
     }
 
@@ -141,7 +141,7 @@ impl PipeWriter {
     /// [`WriteError::WouldDeadlock`] if the wait could never end; [`WriteError::Canceled`] if
     /// [`cancel_pending_flush`](PipeCanceller::cancel_pending_flush) ended the wait (or was
     /// called before it, with no flush since).
-    pub fn get_memory(&mut self, size_hint: usize) -> GetMemoryFuture<'_> {
+    pub fn get_memory(&mut self, size_hint: usize) -> GetMemoryFuture<'_, H> {
         GetMemoryFuture::new(self, size_hint)
     }
 
@@ -245,7 +245,7 @@ impl PipeWriter {
     ///
     /// # Errors
     /// [`WriteError::WriterCompleted`], or [`WriteError::ReaderFailed`] with the reader's error.
-    pub fn flush(&mut self) -> FlushFuture<'_> {
+    pub fn flush(&mut self) -> FlushFuture<'_, H> {
         FlushFuture::new(self)
     }
 
@@ -268,7 +268,7 @@ impl PipeWriter {
     /// # Errors
     /// [`WriteError::WriterCompleted`], [`WriteError::ReaderFailed`], or
     /// [`WriteError::WouldDeadlock`] if room can never come.
-    pub fn write_all<'a>(&'a mut self, data: &'a [u8]) -> WriteAllFuture<'a> {
+    pub fn write_all<'a>(&'a mut self, data: &'a [u8]) -> WriteAllFuture<'a, H> {
         WriteAllFuture::new(self, data)
     }
 
@@ -348,7 +348,7 @@ impl PipeWriter {
 
     /// Resolves when the reader completes: `Ok(())`, or `Err` with the reader's error. This is
     /// ringpipe's form of .NET's obsolete `OnReaderCompleted` callback.
-    pub fn reader_completion(&mut self) -> ReaderCompletionFuture<'_> {
+    pub fn reader_completion(&mut self) -> ReaderCompletionFuture<'_, H> {
         ReaderCompletionFuture::new(self)
     }
 
@@ -361,7 +361,7 @@ impl PipeWriter {
     }
 }
 
-impl Drop for PipeWriter {
+impl<H: Home> Drop for PipeWriter<H> {
     fn drop(&mut self) {
         self.p.complete(None);
     }

@@ -156,12 +156,20 @@ impl<S: Storage, W: Wakeup> Consumer<S, W> {
         let ring = &*self.ring;
         // Ordering: as in `poll_read` (state, then tail; Acquire: C1, P1).
         let s = ring.state();
-        let t = ring.tail();
+        let t = self.tail();
         (s & !SYM_FENCES == 0 && t > self.examined).then_some(Snap {
             tail: t,
             canceled: false,
             completed: false,
         })
+    }
+
+    /// The writer's committed position (checked: never below the end of the last read, nor
+    /// past our consumed position plus the capacity).
+    #[inline]
+    fn tail(&self) -> u64 {
+        self.ring
+            .tail(self.seen_tail, self.head + self.ring.capacity)
     }
 
     fn wait_pos(&self, need: Need) -> u64 {
@@ -221,11 +229,11 @@ impl<S: Storage, W: Wakeup> Consumer<S, W> {
         let ring = &*self.ring;
         // Ordering: Release, pairs with the writer's Acquire load in `commit_slow` (after it
         // saw STALLED): only data past `t` ends this stall.
-        ring.reader.stall_tail.store(t, Ordering::Release);
+        ring.words().reader.stall_tail.store(t, Ordering::Release);
         // Decide the wake on the RMW's result, not on an earlier snapshot: RMWs on `state` are
         // totally ordered, so either we see the writer's waiting bits here or the writer's
         // post-fence load sees STALLED.
-        let old = ring.state.fetch_or(STALLED, Ordering::AcqRel);
+        let old = ring.words().state.fetch_or(STALLED, Ordering::AcqRel);
         if old & WRITER_WAITING != 0 {
             ring.wake(Side::Writer);
         }
@@ -306,7 +314,7 @@ impl<S: Storage, W: Wakeup> Consumer<S, W> {
         // Ordering: Acquire, pairs with C1 (completion, errors) and cancel; then Acquire on
         // tail, P1. State first: a completed writer's final tail is then visible.
         let s = ring.state();
-        let t = ring.tail();
+        let t = self.tail();
         if let Some(r) = self.decide(s, t, need) {
             self.stop_waiting();
             return Poll::Ready(r.map(Some));
@@ -331,7 +339,7 @@ impl<S: Storage, W: Wakeup> Consumer<S, W> {
         let spun = W::spin(plan, &mut spin, || {
             // Ordering: as above.
             let s = self.ring.state();
-            let t = self.ring.tail();
+            let t = self.tail();
             self.decide(s, t, need)
         });
         self.spin = spin;
@@ -344,14 +352,15 @@ impl<S: Storage, W: Wakeup> Consumer<S, W> {
         let ring = &*self.ring;
         // Ordering: Release, pairs with the writer's Acquire loads (commit, `poll_grant`): a
         // writer that sees this wait position also sees the head and examined stored before.
-        ring.reader
+        ring.words()
+            .reader
             .wait_pos
             .store(self.wait_pos(need), Ordering::Release);
         // W1 (heavy half): our WAITING bit vs the writer's tail store.
         let old = ring.announce_wait(Side::Reader, cx, READER_WAITING, &mut self.quiet, self.head);
         self.waiting = true;
         let s = ring.state();
-        let t = ring.tail();
+        let t = self.tail();
         if let Some(r) = self.decide(s, t, need) {
             self.stop_waiting();
             return Poll::Ready(r.map(Some));
@@ -366,7 +375,7 @@ impl<S: Storage, W: Wakeup> Consumer<S, W> {
         if s & WRITER_WAITING_SPACE != 0 && self.writer_blocked_after_release() {
             // The needs we just acquired may come from a wait newer than `s`: re-read the
             // tail, which now includes every commit made before those needs were stored.
-            let t = self.ring.tail();
+            let t = self.tail();
             if let Some(r) = self.decide(s, t, need) {
                 self.stop_waiting();
                 return Poll::Ready(r.map(Some));
@@ -443,7 +452,8 @@ impl<S: Storage, W: Wakeup> Consumer<S, W> {
         if self.chunk_seq != before {
             // Ordering: Release, P3: our accesses to the released slots happen before the
             // writer reuses them.
-            ring.reader
+            ring.words()
+                .reader
                 .released
                 .store(self.chunk_seq, Ordering::Release);
             if self.writer_done {
@@ -491,11 +501,15 @@ impl<S: Storage, W: Wakeup> Consumer<S, W> {
             // The common case: consumed more, examined no less, no chunk to give back.
             self.head = c;
             // Ordering: Release, P4: byte room for the writer (stored before `examined`).
-            self.ring.reader.head.store(c, Ordering::Release);
+            self.ring.words().reader.head.store(c, Ordering::Release);
             if e != old_examined {
                 self.examined = e;
                 // Ordering: Release, P4: backpressure.
-                self.ring.reader.examined.store(e, Ordering::Release);
+                self.ring
+                    .words()
+                    .reader
+                    .examined
+                    .store(e, Ordering::Release);
             }
             self.after_progress(true);
             return;
@@ -513,17 +527,17 @@ impl<S: Storage, W: Wakeup> Consumer<S, W> {
         self.examined = e;
         if head_moved {
             // Ordering: Release, P4: byte room for the writer (stored before `examined`).
-            ring.reader.head.store(c, Ordering::Release);
+            ring.words().reader.head.store(c, Ordering::Release);
         }
         // Chunks whose known end `head` reached go back (see `chunk_end`).
         let released = c >= self.chunk_end && self.release_consumed_slow();
         let ring = &*self.ring;
         if e != old_examined {
             // Ordering: Release, P4: backpressure.
-            ring.reader.examined.store(e, Ordering::Release);
+            ring.words().reader.examined.store(e, Ordering::Release);
             if e < old_examined {
                 // Ordering: AcqRel; a writer that sees the bit reloads `examined` (above).
-                ring.state.fetch_or(EXAMINED_BACK, Ordering::AcqRel);
+                ring.words().state.fetch_or(EXAMINED_BACK, Ordering::AcqRel);
             }
         }
         if head_moved || released || e != old_examined {

@@ -125,13 +125,15 @@
 mod consumer;
 mod producer;
 mod quiet;
+mod slots;
 mod storage;
 mod wakeup;
 
 pub(crate) use consumer::{Consumer, Need, Snap};
 pub use producer::FlushResult;
 pub(crate) use producer::{GrantFail, Producer};
-pub(crate) use storage::Storage;
+pub(crate) use slots::SlotView;
+pub(crate) use storage::{ErrorCells, Storage};
 pub(crate) use wakeup::{Side, Wakeup};
 
 use crate::error::CompletionError;
@@ -140,7 +142,7 @@ use core::task::{Context, Poll};
 use crossbeam_utils::CachePadded;
 
 /// A slot's length while the writer fills it.
-const OPEN: usize = usize::MAX;
+pub(crate) const OPEN: usize = usize::MAX;
 
 // Bits of `Ring::state`.
 const WRITER_COMPLETED: u32 = 1 << 0;
@@ -180,32 +182,70 @@ pub(crate) enum FencePolicy {
 }
 
 /// What the reader publishes, on its own cache line.
-struct ReaderSide {
+#[repr(C)]
+pub(crate) struct ReaderSide {
     /// Consumed position. Written by the reader only.
-    head: AtomicU64,
+    pub(crate) head: AtomicU64,
     /// Examined position. Written by the reader only.
-    examined: AtomicU64,
+    pub(crate) examined: AtomicU64,
     /// Number of slots released (the sequence number of the slot holding `head`).
-    released: AtomicU64,
+    pub(crate) released: AtomicU64,
     /// The tail position that would satisfy the parked reader.
-    wait_pos: AtomicU64,
+    pub(crate) wait_pos: AtomicU64,
     /// The tail a stall was judged on (stored with Release before the `STALLED` RMW, by
     /// whichever side sets it): only a commit past it ends the stall.
-    stall_tail: AtomicU64,
+    pub(crate) stall_tail: AtomicU64,
     /// The reader's word for the wake-up (see [`SideWords`]).
-    wake_word: AtomicUsize,
+    pub(crate) wake_word: AtomicUsize,
 }
 
 /// What the writer publishes, on its own cache line.
-struct WriterSide {
+#[repr(C)]
+pub(crate) struct WriterSide {
     /// Committed position. Written by the writer only.
-    tail: AtomicU64,
+    pub(crate) tail: AtomicU64,
     /// The `head` that would give the parked writer the byte room it needs.
-    need_head: AtomicU64,
+    pub(crate) need_head: AtomicU64,
     /// The `released` count that would give the parked writer a free slot.
-    need_released: AtomicU64,
+    pub(crate) need_released: AtomicU64,
     /// The writer's word for the wake-up (see [`SideWords`]).
-    wake_word: AtomicUsize,
+    pub(crate) wake_word: AtomicUsize,
+}
+
+/// The words the two sides share: each side's cursor line and the state bits, each on a cache
+/// line of its own. `#[repr(C)]` and atomics only, so that a mapping two processes share can
+/// hold them at a layout both agree on (an all-zero `Words` is a valid one: a new ring in
+/// asymmetric fence mode). The slot lengths live beside them, in the same [`Storage`].
+#[repr(C)]
+// `pub` only to be named by the sealed `Home` trait; unreachable from outside the crate.
+#[allow(missing_debug_implementations)]
+pub struct Words {
+    pub(crate) writer: CachePadded<WriterSide>,
+    pub(crate) reader: CachePadded<ReaderSide>,
+    pub(crate) state: CachePadded<AtomicU32>,
+}
+
+impl Words {
+    /// The words of a new ring with fence policy `fences`.
+    pub(crate) fn new(fences: FencePolicy) -> Words {
+        Words {
+            writer: CachePadded::new(WriterSide {
+                tail: AtomicU64::new(0),
+                need_head: AtomicU64::new(0),
+                need_released: AtomicU64::new(0),
+                wake_word: AtomicUsize::new(0),
+            }),
+            reader: CachePadded::new(ReaderSide {
+                head: AtomicU64::new(0),
+                examined: AtomicU64::new(0),
+                released: AtomicU64::new(0),
+                wait_pos: AtomicU64::new(0),
+                stall_tail: AtomicU64::new(0),
+                wake_word: AtomicUsize::new(0),
+            }),
+            state: CachePadded::new(AtomicU32::new(initial_state(fences))),
+        }
+    }
 }
 
 /// A word on each side's own cache line, kept for the [`Wakeup`] to use as it likes: written
@@ -215,7 +255,7 @@ struct WriterSide {
 /// futex word there. On the side's own line, a store to it costs nothing the side's cursor
 /// stores do not already pay, and the other side reads it with the cursors it reads anyway.
 #[derive(Clone, Copy, Debug)]
-pub(crate) struct SideWords<'a> {
+pub struct SideWords<'a> {
     /// The calling side's word.
     pub(crate) mine: &'a AtomicUsize,
     /// The other side's word.
@@ -240,32 +280,24 @@ pub(crate) struct RingParams {
 /// The state the two halves share: cursors, state bits, slot lengths, completion errors, and
 /// the ring's two homes.
 pub(crate) struct Ring<S, W> {
-    writer: CachePadded<WriterSide>,
-    reader: CachePadded<ReaderSide>,
-    state: CachePadded<AtomicU32>,
-    /// `OPEN` while the writer fills the slot, then the number of data bytes in it.
-    lens: Box<[AtomicUsize]>,
     mask: u64,
     capacity: u64,
     chunk_size: usize,
     pause: u64,
     resume: u64,
     fences: FencePolicy,
-    /// Set by the writer before it completes with an error; read after `WRITER_FAILED` is seen.
-    writer_error: UnsafeCell<Option<CompletionError>>,
-    /// Set by the reader before it completes with an error; read after `READER_FAILED` is seen.
-    reader_error: UnsafeCell<Option<CompletionError>>,
     /// Number of slots the writer has opened; written by the writer before it completes.
     opened: UnsafeCell<u64>,
-    /// Where the bytes of the slots live.
+    /// Where the shared words, the slot lengths, the completion errors and the bytes of the
+    /// slots live.
     storage: S,
     /// How the sides park and wake each other.
     wakeup: W,
 }
 
-// SAFETY: the `UnsafeCell` fields are accessed under the protocol above: the error cells and
-// `opened` by one side before its completion RMW and by the other after observing it (C1);
-// the storage's memory as invariants 3 and 4 say. Everything else is atomic, and `S` and `W`
+// SAFETY: `opened` is accessed under the protocol above: by the writer before its completion
+// RMW and by the other side after observing it (C1); the storage's memory as invariants 3 and
+// 4 say. Everything else is atomic, and `S` and `W`
 // are `Send + Sync`.
 unsafe impl<S: Storage, W: Wakeup> Send for Ring<S, W> {}
 // SAFETY: as above; shared access from both halves follows the protocol.
@@ -274,51 +306,47 @@ unsafe impl<S: Storage, W: Wakeup> Sync for Ring<S, W> {}
 impl<S: Storage, W: Wakeup> Ring<S, W> {
     pub(crate) fn new(params: RingParams, storage: S, wakeup: W) -> Ring<S, W> {
         debug_assert!(params.slots.is_power_of_two() && params.slots >= 2);
+        debug_assert_eq!(storage.lens().len(), params.slots);
         Ring {
-            writer: CachePadded::new(WriterSide {
-                tail: AtomicU64::new(0),
-                need_head: AtomicU64::new(0),
-                need_released: AtomicU64::new(0),
-                wake_word: AtomicUsize::new(0),
-            }),
-            reader: CachePadded::new(ReaderSide {
-                head: AtomicU64::new(0),
-                examined: AtomicU64::new(0),
-                released: AtomicU64::new(0),
-                wait_pos: AtomicU64::new(0),
-                stall_tail: AtomicU64::new(0),
-                wake_word: AtomicUsize::new(0),
-            }),
-            state: CachePadded::new(AtomicU32::new(initial_state(params.fences))),
-            lens: (0..params.slots).map(|_| AtomicUsize::new(OPEN)).collect(),
             mask: (params.slots - 1) as u64,
             capacity: params.capacity,
             chunk_size: storage.chunk_size(),
             pause: params.pause,
             resume: params.resume,
             fences: params.fences,
-            writer_error: UnsafeCell::new(None),
-            reader_error: UnsafeCell::new(None),
             opened: UnsafeCell::new(0),
             storage,
             wakeup,
         }
     }
 
+    /// The shared words (cursors and state), wherever the storage keeps them.
+    #[inline]
+    pub(crate) fn words(&self) -> &Words {
+        self.storage.words()
+    }
+
     /// The length word of slot `seq`.
     #[inline]
     fn len(&self, seq: u64) -> &AtomicUsize {
+        let lens = self.storage.lens();
         let i = (seq & self.mask) as usize;
-        debug_assert!(i < self.lens.len());
-        // SAFETY: `lens.len() == mask + 1` (set together in `new`, never changed), so
+        debug_assert!(i < lens.len());
+        // SAFETY: `lens().len() == mask + 1` (the storage's contract, checked in `new`), so
         // `seq & mask` is in bounds. (The bounds check this skips sat on every hot path.)
-        unsafe { self.lens.get_unchecked(i) }
+        unsafe { lens.get_unchecked(i) }
     }
 
     /// The number of slots.
     #[inline]
     fn slots(&self) -> u64 {
         self.mask + 1
+    }
+
+    /// The bytes of every slot.
+    #[inline]
+    pub(crate) fn chunk_size(&self) -> usize {
+        self.chunk_size
     }
 
     /// The ring's capacity in bytes.
@@ -342,51 +370,113 @@ impl<S: Storage, W: Wakeup> Ring<S, W> {
     /// Whether `side` has completed (a snapshot: once `true` it stays so until a reset).
     pub(crate) fn is_completed(&self, side: Side) -> bool {
         // Ordering: Relaxed; a snapshot, nothing is read on the strength of it.
-        self.state.load(Ordering::Relaxed) & completed_bit(side) != 0
+        self.seen_state(self.words().state.load(Ordering::Relaxed)) & completed_bit(side) != 0
     }
 
     // --- Reads of the other side's values ------------------------------------------------
     //
     // Every value one side takes from the other's part of the ring goes through here (and
-    // through the loads of `state`): across processes, these are where it is validated.
+    // through the loads of `state`). On a ring whose other side is another, untrusted process
+    // (`Storage::CHECKED`), this is where it is validated: a cursor out of the range the
+    // protocol allows, or a slot length outside `1..=chunk_size`, is a violation; the storage
+    // records it (from then on the other side reads as completed with an error: `seen_state`)
+    // and the caller gets a value that keeps its own arithmetic and memory accesses in bounds.
+    // What the other side can still do: make us read bytes it chose (garbage), wake us for
+    // nothing, or not wake us at all (a peer that stops, as a live one may).
+
+    /// `v` if it lies in `lo..=hi`; on a checked ring, anything else is a violation (`what`
+    /// names the value) and gives `lo`, which callers pick as the value that changes nothing
+    /// (the last one they saw).
+    #[inline(always)]
+    fn check(&self, v: u64, lo: u64, hi: u64, what: &'static str) -> u64 {
+        if S::CHECKED && (v < lo || v > hi) {
+            self.storage.violated(what, v, lo..=hi);
+            lo
+        } else {
+            v
+        }
+    }
+
+    /// `state` as this side sees it: on a checked ring whose other side is gone or broke the
+    /// protocol, with that side's COMPLETED and FAILED bits set (unless it completed first).
+    #[inline(always)]
+    fn seen_state(&self, s: u32) -> u32 {
+        if S::CHECKED {
+            match self.storage.peer_lost() {
+                Some(peer) if s & completed_bit(peer) == 0 => {
+                    s | completed_bit(peer) | failed_bit(peer)
+                }
+                _ => s,
+            }
+        } else {
+            s
+        }
+    }
 
     /// The reader's consumed position. Ordering: Acquire, pairs with P4.
     #[inline]
     fn head(&self) -> u64 {
-        self.reader.head.load(Ordering::Acquire)
+        self.words().reader.head.load(Ordering::Acquire)
+    }
+
+    /// The reader's consumed position, for the writer's byte room: at least `seen` (the last
+    /// one the writer saw) and at most `committed` (checked).
+    #[inline]
+    fn head_in(&self, seen: u64, committed: u64) -> u64 {
+        self.check(
+            self.head(),
+            seen,
+            committed,
+            "the reader's consumed position",
+        )
     }
 
     /// The reader's examined position. Ordering: Acquire, pairs with P4.
     #[inline]
     fn examined(&self) -> u64 {
-        self.reader.examined.load(Ordering::Acquire)
+        self.words().reader.examined.load(Ordering::Acquire)
     }
 
     /// Slots the reader has released. Ordering: Acquire, pairs with P3: the reader is done
     /// with them.
     #[inline]
     fn released(&self) -> u64 {
-        self.reader.released.load(Ordering::Acquire)
+        self.words().reader.released.load(Ordering::Acquire)
+    }
+
+    /// Slots the reader has released, for the writer's slot room: at least `seen` (the last
+    /// count the writer saw) and at most `current` (the writer's open slot is not released).
+    #[inline]
+    fn released_in(&self, seen: u64, current: u64) -> u64 {
+        self.check(
+            self.released(),
+            seen,
+            current,
+            "the reader's released slots",
+        )
     }
 
     /// What the parked reader waits for. Acquire: pairs with the reader's Release store before
     /// its `READER_WAITING` RMW (D1).
     #[inline]
     fn wait_pos(&self, order: Ordering) -> u64 {
-        self.reader.wait_pos.load(order)
+        self.words().reader.wait_pos.load(order)
     }
 
     /// The tail a stall was judged on. Ordering: Acquire, pairs with the Release store before
     /// the `STALLED` RMW.
     #[inline]
     fn stall_tail(&self) -> u64 {
-        self.reader.stall_tail.load(Ordering::Acquire)
+        self.words().reader.stall_tail.load(Ordering::Acquire)
     }
 
-    /// The writer's committed position. Ordering: Acquire, pairs with P1.
+    /// The writer's committed position, which the reader has seen reach `seen` and which
+    /// cannot pass `limit` (its consumed position plus the capacity; checked). Ordering:
+    /// Acquire, pairs with P1.
     #[inline]
-    fn tail(&self) -> u64 {
-        self.writer.tail.load(Ordering::Acquire)
+    fn tail(&self, seen: u64, limit: u64) -> u64 {
+        let t = self.words().writer.tail.load(Ordering::Acquire);
+        self.check(t, seen, limit, "the writer's committed position")
     }
 
     /// What the parked writer needs: `(head, released)`. Ordering: Acquire, pairs with the
@@ -395,8 +485,8 @@ impl<S: Storage, W: Wakeup> Ring<S, W> {
     #[inline]
     fn needs(&self) -> (u64, u64) {
         (
-            self.writer.need_head.load(Ordering::Acquire),
-            self.writer.need_released.load(Ordering::Acquire),
+            self.words().writer.need_head.load(Ordering::Acquire),
+            self.words().writer.need_released.load(Ordering::Acquire),
         )
     }
 
@@ -405,14 +495,22 @@ impl<S: Storage, W: Wakeup> Ring<S, W> {
     #[inline]
     pub(crate) fn sealed_len(&self, seq: u64) -> Option<usize> {
         let len = self.len(seq).load(Ordering::Acquire);
-        (len != OPEN).then_some(len)
+        if len == OPEN {
+            return None;
+        }
+        if S::CHECKED && !(1..=self.chunk_size).contains(&len) {
+            let bounds = 1..=self.chunk_size as u64;
+            self.storage.violated("a slot's length", len as u64, bounds);
+            return Some(self.chunk_size);
+        }
+        Some(len)
     }
 
     /// The state bits. Ordering: Acquire, pairs with every RMW on `state` (C1, cancels,
     /// waiting bits with the values stored before them).
     #[inline]
     fn state(&self) -> u32 {
-        self.state.load(Ordering::Acquire)
+        self.seen_state(self.words().state.load(Ordering::Acquire))
     }
 
     // --- The storage --------------------------------------------------------------------
@@ -441,8 +539,9 @@ impl<S: Storage, W: Wakeup> Ring<S, W> {
 
     /// The wake-up words, seen from `side`.
     #[inline]
-    fn words(&self, side: Side) -> SideWords<'_> {
-        let (w, r) = (&self.writer.wake_word, &self.reader.wake_word);
+    fn side_words(&self, side: Side) -> SideWords<'_> {
+        let words = self.words();
+        let (w, r) = (&words.writer.wake_word, &words.reader.wake_word);
         match side {
             Side::Writer => SideWords { mine: w, other: r },
             Side::Reader => SideWords { mine: r, other: w },
@@ -452,18 +551,18 @@ impl<S: Storage, W: Wakeup> Ring<S, W> {
     /// `side.other()` wakes `side`, which it found waiting, after publishing what it waited
     /// for (last, after every change of state).
     fn wake(&self, side: Side) {
-        self.wakeup.wake(side, self.words(side.other()));
+        self.wakeup.wake(side, self.side_words(side.other()));
     }
 
     /// `side` runs again after it parked (see [`Wakeup::resumed`]).
     fn resumed(&self, side: Side, state: &mut W::SpinState) {
-        self.wakeup.resumed(side, self.words(side), state);
+        self.wakeup.resumed(side, self.side_words(side), state);
     }
 
     /// How `side` would spin before it parks now.
     #[inline]
     fn spin_plan(&self, side: Side) -> W::SpinPlan {
-        self.wakeup.spin_plan(side, self.words(side))
+        self.wakeup.spin_plan(side, self.side_words(side))
     }
 
     /// Announces that `side` waits (W1, heavy half): registers with the wake-up, sets `bits`
@@ -479,7 +578,7 @@ impl<S: Storage, W: Wakeup> Ring<S, W> {
         quiet: &mut Quiet,
         pos: u64,
     ) -> u32 {
-        self.wakeup.register(side, self.words(side), cx);
+        self.wakeup.register(side, self.side_words(side), cx);
         let set = if self.fences == FencePolicy::Adaptive {
             bits | SYM_FENCES
         } else {
@@ -488,7 +587,7 @@ impl<S: Storage, W: Wakeup> Ring<S, W> {
         // Ordering: AcqRel; Release publishes what the caller stored before (wait position or
         // needs, D1), Acquire sees the other side's RMWs (and, for case 3 of "Fence modes",
         // the cursor stores before a switch to symmetric).
-        let old = self.state.fetch_or(set, Ordering::AcqRel);
+        let old = self.words().state.fetch_or(set, Ordering::AcqRel);
         if old & SYM_FENCES != 0 {
             // Ordering: SeqCst, the parker's half of the symmetric pair.
             fence(Ordering::SeqCst);
@@ -525,7 +624,7 @@ impl<S: Storage, W: Wakeup> Ring<S, W> {
         {
             // Ordering: AcqRel, as every RMW on `state`; an RMW, so that a parker whose RMW
             // came first is seen by whoever sees the bit clear ("Fence modes").
-            self.state.fetch_and(!SYM_FENCES, Ordering::AcqRel);
+            self.words().state.fetch_and(!SYM_FENCES, Ordering::AcqRel);
         }
         s
     }
@@ -533,7 +632,7 @@ impl<S: Storage, W: Wakeup> Ring<S, W> {
     /// Clears `bits` in `state`.
     fn clear(&self, bits: u32) {
         // Ordering: AcqRel, as every RMW on `state`.
-        self.state.fetch_and(!bits, Ordering::AcqRel);
+        self.words().state.fetch_and(!bits, Ordering::AcqRel);
     }
 
     /// A canceller sets `bit` (`READ_CANCELED` or `FLUSH_CANCELED`) and wakes the side it
@@ -541,7 +640,7 @@ impl<S: Storage, W: Wakeup> Ring<S, W> {
     pub(crate) fn cancel(&self, bit: u32) {
         debug_assert!(bit == READ_CANCELED || bit == FLUSH_CANCELED);
         // Ordering: AcqRel RMW; the side observes it with an Acquire load (`state`).
-        self.state.fetch_or(bit, Ordering::AcqRel);
+        self.words().state.fetch_or(bit, Ordering::AcqRel);
         let side = if bit == READ_CANCELED {
             Side::Reader
         } else {
@@ -556,13 +655,9 @@ impl<S: Storage, W: Wakeup> Ring<S, W> {
     fn complete(&self, side: Side, error: Option<CompletionError>, opened: Option<u64>) {
         let mut bits = completed_bit(side);
         if let Some(e) = error {
-            let cell = match side {
-                Side::Writer => &self.writer_error,
-                Side::Reader => &self.reader_error,
-            };
-            // SAFETY: only `side` writes its error cell, once, before its completion RMW
-            // (C1); the other side reads it only after observing the FAILED bit.
-            cell.with_mut(|p| unsafe { *p = Some(e) });
+            // SAFETY: only `side` sets its error, once, before its completion RMW (C1); the
+            // other side reads it only after observing the FAILED bit.
+            unsafe { self.storage.set_error(side, e) };
             bits |= failed_bit(side);
         }
         if let Some(opened) = opened {
@@ -571,7 +666,7 @@ impl<S: Storage, W: Wakeup> Ring<S, W> {
         }
         // Ordering: AcqRel, C1: publishes the stores above; acquires the other side's if it
         // completed first (then we release everything).
-        let s = self.state.fetch_or(bits, Ordering::AcqRel);
+        let s = self.words().state.fetch_or(bits, Ordering::AcqRel);
         if s & completed_bit(side.other()) != 0 {
             // SAFETY: both sides have completed and we completed second.
             unsafe { self.release_all() };
@@ -582,14 +677,9 @@ impl<S: Storage, W: Wakeup> Ring<S, W> {
     /// `side`'s completion error. Present once `state` (loaded with Acquire) has its FAILED
     /// bit.
     fn error_of(&self, side: Side) -> CompletionError {
-        let cell = match side {
-            Side::Writer => &self.writer_error,
-            Side::Reader => &self.reader_error,
-        };
-        // SAFETY: written before the FAILED bit was set (C1), which the caller observed with
-        // Acquire; not written again before a reset.
-        let e = cell.with(|p| unsafe { (*p).clone() });
-        e.expect("ringpipe: completion error set with its bit")
+        // SAFETY: set before the FAILED bit was (C1), which the caller observed with Acquire;
+        // not set again before a reset.
+        unsafe { self.storage.error(side) }
     }
 
     /// Resolves when `side.other()` completes: `Ok(())`, or its error. Registers `side`'s
@@ -599,7 +689,7 @@ impl<S: Storage, W: Wakeup> Ring<S, W> {
         side: Side,
         cx: &mut Context<'_>,
     ) -> Poll<Result<(), CompletionError>> {
-        self.wakeup.register(side, self.words(side), cx);
+        self.wakeup.register(side, self.side_words(side), cx);
         let other = side.other();
         let s = self.state();
         if s & completed_bit(other) == 0 {
@@ -617,6 +707,11 @@ impl<S: Storage, W: Wakeup> Ring<S, W> {
     /// Both sides must have completed and the caller must be the one that completed second.
     unsafe fn release_all(&self) {
         // The reader has completed, so its count is final (P3).
+        if S::CHECKED {
+            // A storage shared with another process gives nothing back (its slots are fixed
+            // ranges of the mapping), and its `released` count may come from anyone.
+            return;
+        }
         let released = self.released();
         // SAFETY: the writer wrote `opened` before its completion RMW, which we observed (C1).
         let opened = self.opened.with(|p| unsafe { *p });
@@ -639,34 +734,35 @@ impl<S: Storage, W: Wakeup> Ring<S, W> {
         debug_assert!(self.is_completed(Side::Writer) && self.is_completed(Side::Reader));
         // Ordering: Relaxed; published by the Release store of `state` below and by the halves
         // being handed back to their owners.
+        let words = self.words();
         for cursor in [
-            &self.writer.tail,
-            &self.writer.need_head,
-            &self.writer.need_released,
-            &self.reader.head,
-            &self.reader.examined,
-            &self.reader.released,
-            &self.reader.wait_pos,
-            &self.reader.stall_tail,
+            &words.writer.tail,
+            &words.writer.need_head,
+            &words.writer.need_released,
+            &words.reader.head,
+            &words.reader.examined,
+            &words.reader.released,
+            &words.reader.wait_pos,
+            &words.reader.stall_tail,
         ] {
             cursor.store(0, Ordering::Relaxed);
         }
-        // SAFETY: both sides completed and are held by the caller: nobody reads these cells.
-        self.writer_error.with_mut(|p| unsafe { *p = None });
-        // SAFETY: as above.
-        self.reader_error.with_mut(|p| unsafe { *p = None });
+        // SAFETY: both sides completed and are held by the caller: nobody reads the errors or
+        // `opened`.
+        unsafe { self.storage.clear_errors() };
         // SAFETY: as above.
         self.opened.with_mut(|p| unsafe { *p = 0 });
         // Ordering: Relaxed, as the cursors above: published by the `state` store below.
-        for len in self.lens.iter() {
+        for len in self.storage.lens() {
             len.store(OPEN, Ordering::Relaxed);
         }
-        self.writer.wake_word.store(0, Ordering::Relaxed);
-        self.reader.wake_word.store(0, Ordering::Relaxed);
+        words.writer.wake_word.store(0, Ordering::Relaxed);
+        words.reader.wake_word.store(0, Ordering::Relaxed);
         self.wakeup.reset();
         // Ordering: Release; pairs with the Acquire loads of `state` by the halves and by
         // cancel handles.
-        self.state
+        words
+            .state
             .store(initial_state(self.fences), Ordering::Release);
     }
 }
@@ -699,7 +795,7 @@ fn completed_bit(side: Side) -> u32 {
 
 /// The FAILED bit of `side`.
 #[inline]
-fn failed_bit(side: Side) -> u32 {
+pub(crate) fn failed_bit(side: Side) -> u32 {
     match side {
         Side::Writer => WRITER_FAILED,
         Side::Reader => READER_FAILED,
@@ -741,13 +837,13 @@ mod fence_mode_tests {
             resume: 0,
             fences,
         };
-        let storage = PooledChunks::new(options.slots, options.pool.clone());
+        let storage = PooledChunks::new(options.slots, options.pool.clone(), fences);
         let ring = Arc::new(TestRing::new(params, storage, LocalWakeup::new(&options)));
         (Producer::new(ring.clone()), Consumer::new(ring))
     }
 
     fn symmetric(c: &Consumer<PooledChunks, LocalWakeup>) -> bool {
-        c.ring().state.load(Ordering::Relaxed) & SYM_FENCES != 0
+        c.ring().words().state.load(Ordering::Relaxed) & SYM_FENCES != 0
     }
 
     /// Writes and commits one byte.

@@ -218,7 +218,7 @@ impl<S: Storage, W: Wakeup> Producer<S, W> {
         // Not seeing it yet is harmless: the memory handed out lies past everything committed,
         // which the reader never reads (invariant 4).
         if (hint.max(1) as u64 <= left)
-            & (ring.state.load(Ordering::Relaxed) & READER_COMPLETED == 0)
+            & (ring.words().state.load(Ordering::Relaxed) & READER_COMPLETED == 0)
         {
             self.grant_end = self.limit;
             return Ok(left as usize);
@@ -256,7 +256,7 @@ impl<S: Storage, W: Wakeup> Producer<S, W> {
         let mut room = ring.capacity - (self.pos - self.cached_head);
         if room < need as u64 {
             // Ordering: Acquire, pairs with P4 (reader's head store).
-            self.cached_head = ring.head();
+            self.cached_head = ring.head_in(self.cached_head, self.committed);
             room = ring.capacity - (self.pos - self.cached_head);
         }
         let bytes_ok = room >= need as u64;
@@ -272,7 +272,7 @@ impl<S: Storage, W: Wakeup> Producer<S, W> {
         let mut slot_ok = in_chunk || target - self.cached_released < slots;
         if !slot_ok {
             // Ordering: Acquire, pairs with P3: the reader is done with the slot we reuse.
-            self.cached_released = ring.released();
+            self.cached_released = ring.released_in(self.cached_released, self.seq);
             slot_ok = target - self.cached_released < slots;
         }
         if !bytes_ok || !slot_ok {
@@ -467,8 +467,12 @@ impl<S: Storage, W: Wakeup> Producer<S, W> {
         let ring = &*self.ring;
         // Ordering: Release, pairs with the reader's Acquire loads in `Ring::needs`: a reader
         // that sees these needs also sees every commit and seal before them.
-        ring.writer.need_head.store(need_head, Ordering::Release);
-        ring.writer
+        ring.words()
+            .writer
+            .need_head
+            .store(need_head, Ordering::Release);
+        ring.words()
+            .writer
             .need_released
             .store(need_released, Ordering::Release);
         let bits = WRITER_WAITING | WRITER_WAITING_SPACE;
@@ -511,10 +515,11 @@ impl<S: Storage, W: Wakeup> Producer<S, W> {
             // the reader will not make without data (the `grant` above saw every head the
             // reader stored before it started waiting).
             // Ordering: Release, pairs with the Acquire load in `commit_slow`.
-            ring.reader
+            ring.words()
+                .reader
                 .stall_tail
                 .store(self.committed, Ordering::Release);
-            ring.state.fetch_or(STALLED, Ordering::AcqRel);
+            ring.words().state.fetch_or(STALLED, Ordering::AcqRel);
             self.stop_waiting();
             self.ring.wake(Side::Reader);
             return Poll::Ready(Err(WriteError::WouldDeadlock));
@@ -592,7 +597,7 @@ impl<S: Storage, W: Wakeup> Producer<S, W> {
         let old = self.committed;
         // Ordering: Release, P1: the bytes and slot metadata before this point become visible
         // to the reader's Acquire load of `tail`.
-        ring.writer.tail.store(self.pos, Ordering::Release);
+        ring.words().writer.tail.store(self.pos, Ordering::Release);
         self.committed = self.pos;
         // W1 (light half): our tail store vs the reader's READER_WAITING bit. Acquire (in
         // `state`), pairs with the reader's AcqRel RMWs on `state` (READER_WAITING with its

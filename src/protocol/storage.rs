@@ -1,10 +1,16 @@
-//! Where the bytes of a ring slot live: the first of the protocol's two homes.
+//! Where a ring lives: the first of the protocol's two homes.
 //!
 //! The protocol decides *which* slot holds which bytes and *when* each side may touch them; a
-//! [`Storage`] decides *where* they are. In process, every slot that is in use holds a chunk
-//! taken from a shared pool (`pipe::chunks::PooledChunks`), so an idle pipe holds almost no
-//! memory; across processes, a slot would be a fixed range of a shared mapping, found by
-//! offset, that is never taken or given back.
+//! [`Storage`] decides *where* they are, and where the words the two sides share (cursors,
+//! state bits, slot lengths, completion errors) are kept. In process, the words are fields of
+//! the storage and every slot that is in use holds a chunk taken from a shared pool
+//! (`pipe::chunks::PooledChunks`), so an idle pipe holds almost no memory; across processes,
+//! the words sit at the start of a mapping both processes share and a slot is a fixed range of
+//! it, found by offset, that is never taken or given back.
+
+use super::{Side, Words};
+use crate::error::CompletionError;
+use crate::sync::{AtomicUsize, UnsafeCell};
 
 /// The memory of a ring's slots.
 ///
@@ -17,8 +23,52 @@
 /// # Safety
 /// Implementations must return, from `open` and `base`, a pointer to `chunk_size()` bytes that
 /// are initialised, valid for reads and writes, and used by nothing else until `release` of
-/// that slot; the pointer `base` returns for a slot must be the one `open` returned.
-pub(crate) unsafe trait Storage: Send + Sync {
+/// that slot; the pointer `base` returns for a slot must be the one `open` returned. `lens`
+/// must return the same number of words as the ring has slots, every time.
+pub unsafe trait Storage: Send + Sync {
+    /// Whether the other side may be another, untrusted process: then every value read from
+    /// its part of the ring is checked before use (see `Ring`'s "Reads of the other side's
+    /// values"), and `base` returns memory inside the storage for any `seq`. A constant, so
+    /// that a trusted ring compiles the checks away.
+    const CHECKED: bool = false;
+
+    /// The shared words: cursors and state.
+    fn words(&self) -> &Words;
+
+    /// The slots' length words (`OPEN` while the writer fills a slot), one per slot.
+    fn lens(&self) -> &[AtomicUsize];
+
+    /// Records `side`'s completion error for the other side.
+    ///
+    /// # Safety
+    /// Only `side` calls it, at most once before a reset, before its completion RMW (C1).
+    unsafe fn set_error(&self, side: Side, error: CompletionError);
+
+    /// `side`'s completion error.
+    ///
+    /// # Safety
+    /// The caller observed `side`'s FAILED bit (Acquire), so the error was set (C1).
+    unsafe fn error(&self, side: Side) -> CompletionError;
+
+    /// Forgets both errors (a reset).
+    ///
+    /// # Safety
+    /// Both sides completed and are held by the caller of the reset.
+    unsafe fn clear_errors(&self);
+
+    /// On a checked storage: the other side wrote `value` where the protocol allows only
+    /// `allowed` (`what` names it). The storage remembers it; from then on
+    /// [`peer_lost`](Self::peer_lost) names the other side.
+    fn violated(&self, what: &'static str, value: u64, allowed: core::ops::RangeInclusive<u64>) {
+        let _ = (what, value, allowed);
+    }
+
+    /// On a checked storage: the other side, if it is gone or broke the protocol (it then
+    /// reads as completed with an error, [`error`](Self::error) saying which).
+    fn peer_lost(&self) -> Option<Side> {
+        None
+    }
+
     /// The bytes of every slot.
     fn chunk_size(&self) -> usize;
 
@@ -28,7 +78,8 @@ pub(crate) unsafe trait Storage: Send + Sync {
     /// Only the writer calls it, once per `seq`, after the reader released `seq - slots`.
     unsafe fn open(&self, seq: u64) -> *mut u8;
 
-    /// Where the memory of slot `seq` starts.
+    /// Where the memory of slot `seq` starts (null, or any pointer, for a slot that is not
+    /// open: the reader may ask for the slot an empty result starts in, and never uses it).
     ///
     /// # Safety
     /// Slot `seq` is open and not released, and the caller is entitled to the bytes it will
@@ -61,3 +112,58 @@ pub(crate) unsafe trait Storage: Send + Sync {
     /// As [`base`](Self::base).
     unsafe fn track_read(&self, seq: u64, off: usize, len: usize);
 }
+
+/// The two completion errors of an in-process ring: each side's, set before its completion
+/// RMW and read by the other side after it observed the FAILED bit (C1).
+pub(crate) struct ErrorCells {
+    writer: UnsafeCell<Option<CompletionError>>,
+    reader: UnsafeCell<Option<CompletionError>>,
+}
+
+impl ErrorCells {
+    pub(crate) fn new() -> ErrorCells {
+        ErrorCells {
+            writer: UnsafeCell::new(None),
+            reader: UnsafeCell::new(None),
+        }
+    }
+
+    fn cell(&self, side: Side) -> &UnsafeCell<Option<CompletionError>> {
+        match side {
+            Side::Writer => &self.writer,
+            Side::Reader => &self.reader,
+        }
+    }
+
+    /// # Safety
+    /// As [`Storage::set_error`].
+    pub(crate) unsafe fn set(&self, side: Side, error: CompletionError) {
+        // SAFETY: only `side` writes its cell, before its completion RMW; the other side reads
+        // it only after observing the FAILED bit that RMW set (C1).
+        self.cell(side).with_mut(|p| unsafe { *p = Some(error) });
+    }
+
+    /// # Safety
+    /// As [`Storage::error`].
+    pub(crate) unsafe fn get(&self, side: Side) -> CompletionError {
+        // SAFETY: written before the FAILED bit was set (C1), which the caller observed with
+        // Acquire; not written again before a reset.
+        let e = self.cell(side).with(|p| unsafe { (*p).clone() });
+        e.expect("ringpipe: completion error set with its bit")
+    }
+
+    /// # Safety
+    /// As [`Storage::clear_errors`].
+    pub(crate) unsafe fn clear(&self) {
+        for side in [Side::Writer, Side::Reader] {
+            // SAFETY: both sides completed and are held by the caller: nobody reads the cells.
+            self.cell(side).with_mut(|p| unsafe { *p = None });
+        }
+    }
+}
+
+// SAFETY: the cells are accessed as C1 says (one writer, before a Release RMW; readers after
+// an Acquire load that saw it); `CompletionError` is `Send + Sync`.
+unsafe impl Send for ErrorCells {}
+// SAFETY: as above.
+unsafe impl Sync for ErrorCells {}

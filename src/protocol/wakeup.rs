@@ -11,7 +11,7 @@ use core::task::Context;
 
 /// One of the two halves of a ring.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Side {
+pub enum Side {
     /// The producer: `get_memory` / `advance` / `commit` / `flush`.
     Writer = 0,
     /// The consumer: `read` / `advance_to`.
@@ -31,7 +31,7 @@ impl Side {
 
 /// How the sides of a ring park and wake each other, and what the store-buffering pair W1
 /// (see [`protocol`](crate::protocol)) costs each of them.
-pub(crate) trait Wakeup: Send + Sync {
+pub trait Wakeup: Send + Sync {
     /// What one side remembers of its spins before parking (local to the side).
     type SpinState: Copy + Default + Send + core::fmt::Debug;
 

@@ -1,0 +1,58 @@
+//! The pipe between two processes over shared memory (Linux): the same ring, the same
+//! [`PipeWriter`] and [`PipeReader`] (read/advance_to, get_memory/advance/flush, backpressure,
+//! cancel, completion with an error, async/blocking/non-blocking, the I/O traits), with its
+//! bytes in a region both processes map, and no system call on the hot path: a publish makes
+//! one only when the other side is parked (it rings the side's eventfd).
+//!
+//! * [`writer`] / [`reader`] make a ring and keep one end; the [`PeerEnd`] goes to the other
+//!   process: inherited by a child ([`PeerEnd::inherit`], [`SharedReader::from_handle_string`])
+//!   or sent over a Unix socket ([`PeerEnd::send_over`], [`SharedReader::receive`]).
+//! * The other process is not trusted. Every value this process takes from the shared region
+//!   (cursors, slot lengths, state bits, the error message) is checked before use, against
+//!   bounds this process keeps itself; the sizes come once, in the handshake, and are checked.
+//!   What a hostile or broken peer **can** do: make this side read bytes it chose (treat what
+//!   you read as untrusted input, and as liable to change while you look at it: it is memory
+//!   the other process can write), stop waking this side or wake it for nothing (as a live
+//!   peer that stops may), and break the protocol, which this side reports as the other side
+//!   completing with [`PeerError::ProtocolViolation`]. What it **cannot** do: make ringpipe
+//!   touch memory outside the region or its own, allocate without bound, spin without end, or
+//!   panic.
+//! * A peer that goes away (exit, SIGKILL, dropping its end) is seen at once: the socket the
+//!   ring came over hangs up, a watcher thread that waits on it (and on the side's bell)
+//!   records [`PeerError::Gone`] and wakes the waiting call. The region is a sealed memfd with
+//!   no name in any file system: nothing is left behind, and the memory goes with the last
+//!   process that maps it.
+//!
+//! [`PipeWriter`]: crate::PipeWriter
+//! [`PipeReader`]: crate::PipeReader
+
+mod handover;
+mod layout;
+mod status;
+mod storage;
+pub(crate) mod sys;
+mod wakeup;
+
+pub use handover::{reader, writer, PeerEnd};
+pub use status::PeerError;
+
+use crate::pipe::home::{sealed, Home};
+use crate::pipe::reader::PipeReader;
+use crate::pipe::writer::PipeWriter;
+
+/// The home of a ring in memory shared with another process: the type parameter of
+/// [`SharedWriter`] and [`SharedReader`].
+#[derive(Debug)]
+pub enum SharedMemory {}
+
+impl sealed::Sealed for SharedMemory {
+    type Storage = storage::MappedRing;
+    type Wakeup = wakeup::ShmWakeup;
+}
+
+impl Home for SharedMemory {}
+
+/// The writing end of a pipe in shared memory.
+pub type SharedWriter = PipeWriter<SharedMemory>;
+/// The reading end of a pipe in shared memory.
+pub type SharedReader = PipeReader<SharedMemory>;
