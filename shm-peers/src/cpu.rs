@@ -71,7 +71,17 @@ pub fn apply_in_child() -> Result<()> {
     }
 }
 
-/// Pins the calling process (single-threaded here) to one CPU.
+/// In the parent, for a thread that stands in for the child (the in-process references): pins
+/// the calling thread to the child's CPU if the parent pins its children.
+pub fn apply_in_child_thread() -> Result<()> {
+    match child_cpu() {
+        Some(cpu) => pin_to(cpu),
+        None => Ok(()),
+    }
+}
+
+/// Pins the calling thread (the whole process when it is the only thread; threads spawned
+/// later inherit the mask) to one CPU.
 fn pin_to(cpu: usize) -> Result<()> {
     if cpu >= libc::CPU_SETSIZE as usize {
         return fail(format!("no CPU {cpu}"));

@@ -141,11 +141,21 @@ impl ChildProc {
     /// whose close-on-exec flag the caller cleared (see `fdio::inheritable`), besides its
     /// standard streams; stderr is shared with the parent.
     pub fn spawn(spec: &ChildSpec) -> Result<ChildProc> {
+        Self::spawn_with(spec, |_| Ok(()))
+    }
+
+    /// As [`spawn`](Self::spawn), with `prepare` called on the command first (to let the
+    /// child inherit what a transport hands over at spawn, such as a ringpipe `PeerEnd`).
+    pub fn spawn_with(
+        spec: &ChildSpec,
+        prepare: impl FnOnce(&mut Command) -> io::Result<()>,
+    ) -> Result<ChildProc> {
         let exe = std::env::current_exe()?;
         let mut command = Command::new(exe);
         if let Some(cpu) = crate::cpu::child_cpu() {
             command.env(crate::cpu::CHILD_CPU_ENV, cpu.to_string());
         }
+        prepare(&mut command)?;
         let mut child = command
             .args(spec.to_args())
             .stdin(Stdio::piped())
@@ -282,22 +292,30 @@ impl RttStats {
     }
 }
 
-/// The parent's timing loop, after the handshake with `child`. `trip(ping, pong)` sends `ping` to the child and waits for its
-/// answer in `pong`; each answer is checked. One clock reading per trip: a sample runs from the
-/// end of the previous trip to the end of this one (so it includes building the ping and
-/// checking the previous pong, a few ns).
+/// The parent's timing loop, after the handshake with `child`: [`time_trips`].
 pub fn time_round_trips(
     child: &mut ChildProc,
+    job: Job,
+    trip: impl FnMut(&Msg, &mut Msg) -> Result<()>,
+) -> Result<RttStats> {
+    child.ready_go()?;
+    time_trips(job, trip)
+}
+
+/// The timing loop: `trip(ping, pong)` sends `ping` to the other side and waits for its answer
+/// in `pong`; each answer is checked. One clock reading per trip: a sample runs from the end of
+/// the previous trip to the end of this one (so it includes building the ping and checking the
+/// previous pong, a few ns).
+pub fn time_trips(
     job: Job,
     mut trip: impl FnMut(&Msg, &mut Msg) -> Result<()>,
 ) -> Result<RttStats> {
     let Job::Rtt { warmup, trips } = job else {
-        return fail("time_round_trips: not a round-trip job");
+        return fail("time_trips: not a round-trip job");
     };
     if trips == 0 {
         return fail("no round trips to time");
     }
-    child.ready_go()?;
     let mut pong = [0u8; MSG_LEN];
     for i in 0..warmup {
         let ping = ping_msg(i);

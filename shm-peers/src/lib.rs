@@ -1,6 +1,8 @@
-//! The peers that ringpipe's shared-memory pipe is measured against, each between two
-//! processes: a Unix socketpair, pipe(2) and iceoryx2. A separate crate, so that iceoryx2 (a
-//! large dependency) is built only for this benchmark, never by ringpipe's own `cargo test`.
+//! ringpipe's shared-memory pipe and the peers it is measured against, each between two
+//! processes: a Unix socketpair, pipe(2) and iceoryx2; and ringpipe's in-process pipe between
+//! two threads, the reference for the shared one ([`targets`] prints the ratios it is held to).
+//! A separate crate, so that iceoryx2 (a large dependency) is built only for this benchmark,
+//! never by ringpipe's own `cargo test`.
 //!
 //! A transport is one [`Transport`]: its parent side sets the channel up, spawns the child (this
 //! binary again, see [`harness::ChildProc`]) and measures with the harness's loops; its child
@@ -11,7 +13,9 @@ pub mod fdio;
 pub mod harness;
 pub mod iceoryx;
 pub mod pipe;
+pub mod ringpipe;
 pub mod socket;
+pub mod targets;
 
 use harness::{ChildSpec, Job, Kind, Result, RttStats, StreamStats};
 
@@ -47,6 +51,9 @@ pub trait Transport {
 pub fn transports() -> Vec<Box<dyn Transport>> {
     let mut all: Vec<Box<dyn Transport>> = vec![Box::new(socket::SocketPair), Box::new(pipe::Pipe)];
     for v in iceoryx::variants() {
+        all.push(Box::new(v));
+    }
+    for v in ringpipe::variants() {
         all.push(Box::new(v));
     }
     all

@@ -1,10 +1,12 @@
-//! shm-peers: round trips and streams between two processes over the peers of ringpipe's
-//! shared-memory pipe. `shm-peers --help` for the options.
+//! shm-peers: round trips and streams between two processes over ringpipe's shared-memory pipe
+//! and its peers (and over ringpipe's in-process pipe between two threads, the reference), then
+//! the ratios of the shared pipe's targets. `shm-peers --help` for the options.
 
 use std::process::ExitCode;
 
 use shm_peers::cpu::{self, Pin};
 use shm_peers::harness::{Job, Kind, CHILD_ARG, MSG_LEN, STREAM_READ_BUF};
+use shm_peers::targets::{self, Row};
 use shm_peers::{iceoryx, transports, Outcome};
 
 const USAGE: &str = "\
@@ -111,7 +113,7 @@ fn main() -> ExitCode {
     let all = transports();
     if opts.list {
         for t in &all {
-            println!("{:<22} {}", t.name(), t.describe());
+            println!("{:<24} {}", t.name(), t.describe());
         }
         return ExitCode::SUCCESS;
     }
@@ -158,11 +160,12 @@ fn main() -> ExitCode {
     );
     println!();
     println!(
-        "{:<22} {:<15} {:>10} {:>9} {:>9} {:>9} {:>10} {:>7}",
+        "{:<24} {:<15} {:>10} {:>9} {:>9} {:>9} {:>10} {:>7}",
         "transport", "measurement", "count", "p50 ns", "p99 ns", "mean ns", "max ns", "GB/s"
     );
     let mut failures = 0;
     let mut ran: Vec<&str> = Vec::new();
+    let mut rows: Vec<Row> = Vec::new();
     for job in &jobs {
         for t in &all {
             if !t.measures(job.kind())
@@ -173,25 +176,34 @@ fn main() -> ExitCode {
             if !ran.contains(&t.name()) {
                 ran.push(t.name());
             }
-            let head = format!("{:<22} {:<15}", t.name(), job.label());
+            let head = format!("{:<24} {:<15}", t.name(), job.label());
             if opts.pin == Pin::Same && t.busy_polls() {
                 println!("{head} skipped: busy-polls, and --pin same puts both sides on one CPU");
                 continue;
             }
             match t.parent(*job) {
-                Ok(Outcome::Rtt(s)) => println!(
-                    "{head} {:>10} {:>9} {:>9} {:>9.0} {:>10} {:>7}",
-                    s.trips, s.p50, s.p99, s.mean, s.max, "-"
-                ),
-                Ok(Outcome::Stream(s)) => println!(
-                    "{head} {:>10} {:>9} {:>9} {:>9} {:>10} {:>7.2}",
-                    format!("{} MiB", s.bytes >> 20),
-                    "-",
-                    "-",
-                    "-",
-                    "-",
-                    s.gb_per_s()
-                ),
+                Ok(outcome) => {
+                    match &outcome {
+                        Outcome::Rtt(s) => println!(
+                            "{head} {:>10} {:>9} {:>9} {:>9.0} {:>10} {:>7}",
+                            s.trips, s.p50, s.p99, s.mean, s.max, "-"
+                        ),
+                        Outcome::Stream(s) => println!(
+                            "{head} {:>10} {:>9} {:>9} {:>9} {:>10} {:>7.2}",
+                            format!("{} MiB", s.bytes >> 20),
+                            "-",
+                            "-",
+                            "-",
+                            "-",
+                            s.gb_per_s()
+                        ),
+                    }
+                    rows.push(Row {
+                        transport: t.name(),
+                        job: *job,
+                        outcome,
+                    });
+                }
                 Err(e) => {
                     failures += 1;
                     println!("{head} FAILED: {e}");
@@ -201,8 +213,10 @@ fn main() -> ExitCode {
     }
     println!();
     for t in all.iter().filter(|t| ran.contains(&t.name())) {
-        println!("  {:<22} {}", t.name(), t.describe());
+        println!("  {:<24} {}", t.name(), t.describe());
     }
+    println!();
+    targets::print(&rows);
 
     // Every node of this run is gone by now: whatever is left under our prefix is a leak.
     println!();
