@@ -7,8 +7,10 @@
 //! completion and completion errors both ways (the message arrives); cancel of a pending read
 //! in the reading process; backpressure (a paused writer resumes only once the other process
 //! consumes); a peer killed with SIGKILL while this side waits, and while it streams, seen as
-//! `PeerError::Gone` well within a second; a handshake sent over a Unix socket
-//! (`PeerEnd::send_over`); hostile handles and handshakes refused. The hostile peer that
+//! `PeerError::Gone` within 100 ms; a handshake sent over a Unix socket (`PeerEnd::send_over`);
+//! a duplex (two rings) for request/response, inherited by a child and sent over a named pipe
+//! connection to a child that connected as a client; the std and tokio I/O traits; hostile
+//! handles and handshakes refused. The hostile peer that
 //! scribbles over the shared region is `tests/shm_hostile.rs`. Hang guards are generous: no
 //! timing is asserted but the peer-death bound.
 #![cfg(target_os = "linux")]
@@ -183,6 +185,23 @@ fn child_main() {
             say("attached");
             std::thread::sleep(Duration::from_secs(100));
         }
+        "echo-duplex" => {
+            // The duplex's two ends, inherited: answers each 64-byte request reversed.
+            // SAFETY: the parent made these descriptors for this process, which takes them once.
+            let (w, r) = unsafe { shm::attach_duplex(handle, SpinWait::default()) }.unwrap();
+            echo(w, r);
+        }
+        "echo-named" => {
+            // Connects to the parent's named pipe and gets the duplex's ends over it.
+            let conn = ringpipe::NamedPipeClient::connect_timeout(
+                handle.as_str(),
+                &Default::default(),
+                Duration::from_secs(10),
+            )
+            .unwrap();
+            let (w, r) = shm::receive_duplex(&conn, SpinWait::default()).unwrap();
+            echo(w, r);
+        }
         "slow-read" => {
             // Reads 1 KiB, says how much the writer had written by then, repeatedly.
             let mut r = reader();
@@ -201,6 +220,37 @@ fn child_main() {
             say(&format!("read {pos}"));
         }
         r => panic!("unknown role {r}"),
+    }
+}
+
+/// Answers 64-byte requests, each reversed, until the requests end.
+fn echo(mut w: SharedWriter, mut r: SharedReader) {
+    loop {
+        let res = r.read_at_least_blocking(64).unwrap();
+        if res.buffer().len() < 64 {
+            assert!(res.is_completed() && res.buffer().is_empty());
+            return;
+        }
+        let mut msg = res.buffer().slice_to(res.buffer().position(64)).to_vec();
+        let upto = res.buffer().position(64);
+        r.advance_to(upto, upto).unwrap();
+        msg.reverse();
+        w.write_all_blocking(&msg).unwrap();
+    }
+}
+
+/// Sends `trips` 64-byte requests over a duplex and checks each answer.
+fn request_response(w: &mut SharedWriter, r: &mut SharedReader, trips: usize) {
+    for trip in 0..trips {
+        let msg: Vec<u8> = (0..64).map(|i| stream_byte(trip * 64 + i)).collect();
+        w.write_all_blocking(&msg).unwrap();
+        let res = r.read_at_least_blocking(64).unwrap();
+        let mut got = res.buffer().to_vec();
+        assert_eq!(got.len(), 64, "one answer per request");
+        got.reverse();
+        assert_eq!(got, msg, "trip {trip}");
+        let end = res.buffer().end();
+        r.advance_to(end, end).unwrap();
     }
 }
 
@@ -488,4 +538,33 @@ fn tokio_io_traits_over_a_shared_pipe() {
         reading.await.unwrap()
     });
     assert_eq!(got, expect);
+}
+
+#[test]
+fn request_response_over_a_duplex_inherited_by_a_child() {
+    let ((mut w, mut r), peer) = shm::duplex(options()).unwrap();
+    let handle = peer.handle_string();
+    let mut cmd = command(&["echo-duplex", &handle]);
+    peer.inherit(&mut cmd).unwrap();
+    let child = ChildProc::start(cmd);
+    drop(peer);
+    request_response(&mut w, &mut r, 2000);
+    w.complete();
+    child.expect_success();
+}
+
+#[test]
+fn a_duplex_handed_over_a_named_pipe_connection() {
+    let name = format!("shm-test-{}", std::process::id());
+    let server = ringpipe::NamedPipeServer::bind(name.as_str(), Default::default()).unwrap();
+    let child = ChildProc::start(command(&["echo-named", &name]));
+    // The server accepts only a client of this user (secure by default), and the ends travel
+    // as descriptors over the connection.
+    let conn = server.wait_for_connection().unwrap();
+    assert_eq!(conn.peer_credentials().pid, child.child.id() as i32);
+    let ((mut w, mut r), peer) = shm::duplex(options()).unwrap();
+    peer.send_over(&conn).unwrap();
+    request_response(&mut w, &mut r, 2000);
+    w.complete();
+    child.expect_success();
 }

@@ -376,3 +376,104 @@ impl PipeReader<SharedMemory> {
         Self::attach(received(stream, Side::Reader)?, spin)
     }
 }
+
+/// The other ends of a new shared duplex (two rings, one each way): what [`duplex`] keeps for
+/// another process. Handed over as [`PeerEnd`]s are: inherited by a child
+/// ([`inherit`](Self::inherit), [`handle_string`](Self::handle_string), then
+/// [`attach_duplex`] in the child) or sent over a Unix socket ([`send_over`](Self::send_over),
+/// then [`receive_duplex`]).
+#[derive(Debug)]
+pub struct PeerDuplex {
+    /// The peer's writing end (of the ring this process reads).
+    writer: PeerEnd,
+    /// The peer's reading end (of the ring this process writes).
+    reader: PeerEnd,
+}
+
+impl PeerDuplex {
+    /// Both descriptor numbers, `"<writer>,<reader>"`, for the child that inherits them.
+    pub fn handle_string(&self) -> String {
+        format!(
+            "{},{}",
+            self.writer.handle_string(),
+            self.reader.handle_string()
+        )
+    }
+
+    /// Lets the child `cmd` spawns inherit both ends (as [`PeerEnd::inherit`]).
+    ///
+    /// # Errors
+    /// As [`PeerEnd::inherit`].
+    pub fn inherit(&self, cmd: &mut Command) -> io::Result<()> {
+        self.writer.inherit(cmd)?;
+        self.reader.inherit(cmd)
+    }
+
+    /// Sends both ends over `stream` (as [`PeerEnd::send_over`], the writing end first).
+    ///
+    /// # Errors
+    /// As [`PeerEnd::send_over`].
+    pub fn send_over(self, stream: &impl AsFd) -> io::Result<()> {
+        self.writer.send_over(stream)?;
+        self.reader.send_over(stream)
+    }
+}
+
+/// A request/response pair of shared rings: this process writes to the other process on one
+/// and reads from it on the other; the [`PeerDuplex`] is the other process's two ends.
+///
+/// # Errors
+/// As [`writer`].
+pub fn duplex(options: PipeOptions) -> io::Result<((SharedWriter, SharedReader), PeerDuplex)> {
+    let (w, their_reader) = writer(options.clone())?;
+    let (r, their_writer) = reader(options)?;
+    Ok((
+        (w, r),
+        PeerDuplex {
+            writer: their_writer,
+            reader: their_reader,
+        },
+    ))
+}
+
+/// Attaches to the two ends of a [`duplex`] this child inherited, `handle` being the
+/// [`PeerDuplex::handle_string`]: `(writer, reader)`.
+///
+/// # Safety
+/// As [`SharedReader::from_handle_string`], for both descriptors.
+///
+/// # Errors
+/// As [`SharedReader::from_handle_string`]; `InvalidInput` if `handle` is not two numbers
+/// separated by a comma.
+pub unsafe fn attach_duplex(
+    handle: &str,
+    spin: SpinWait,
+) -> io::Result<(SharedWriter, SharedReader)> {
+    let Some((w, r)) = handle.split_once(',') else {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!(
+                "shared duplex handle {handle:?}: not two descriptor numbers separated by a comma"
+            ),
+        ));
+    };
+    // SAFETY: delegated to the caller.
+    let writer = unsafe { SharedWriter::from_handle_string(w, spin)? };
+    // SAFETY: as above.
+    let reader = unsafe { SharedReader::from_handle_string(r, spin)? };
+    Ok((writer, reader))
+}
+
+/// Receives the two ends of a [`duplex`] sent with [`PeerDuplex::send_over`] on `stream`:
+/// `(writer, reader)`.
+///
+/// # Errors
+/// As [`SharedReader::receive`].
+pub fn receive_duplex(
+    stream: &impl AsFd,
+    spin: SpinWait,
+) -> io::Result<(SharedWriter, SharedReader)> {
+    let writer = SharedWriter::receive(stream, spin)?;
+    let reader = SharedReader::receive(stream, spin)?;
+    Ok((writer, reader))
+}

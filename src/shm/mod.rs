@@ -6,7 +6,9 @@
 //!
 //! * [`writer`] / [`reader`] make a ring and keep one end; the [`PeerEnd`] goes to the other
 //!   process: inherited by a child ([`PeerEnd::inherit`], [`SharedReader::from_handle_string`])
-//!   or sent over a Unix socket ([`PeerEnd::send_over`], [`SharedReader::receive`]).
+//!   or sent over a Unix socket, a named pipe connection included ([`PeerEnd::send_over`],
+//!   [`SharedReader::receive`]). [`duplex`] makes two rings, one each way, for
+//!   request/response ([`PeerDuplex`], [`attach_duplex`], [`receive_duplex`]).
 //! * The other process is not trusted. Every value this process takes from the shared region
 //!   (cursors, slot lengths, state bits, the error message) is checked before use, against
 //!   bounds this process keeps itself; the sizes come once, in the handshake, and are checked.
@@ -33,7 +35,7 @@ mod storage;
 pub(crate) mod sys;
 mod wakeup;
 
-pub use handover::{reader, writer, PeerEnd};
+pub use handover::{attach_duplex, duplex, reader, receive_duplex, writer, PeerDuplex, PeerEnd};
 pub use status::PeerError;
 
 use crate::pipe::home::{sealed, Home};
