@@ -1,6 +1,6 @@
 //! The wake-up by bells: how the sides of a ring wake each other when each lives in a process
-//! of its own. The [`Wakeup`] of the shared-memory pipe (`shm::wakeup`, whose bells are
-//! eventfds), and of the loom model that checks it (`loom_shm`, whose bells are loom's).
+//! of its own. The [`Wakeup`] of the shared-memory pipe (`shm::wakeup`, whose bell is the
+//! ring's socket), and of the loom model that checks it (`loom_shm`, whose bells are loom's).
 //!
 //! Each process holds a [`BellWakeup`] for its own side: a waiting side leaves its task's waker
 //! in its [`WakerSlot`] and sets its `*_WAITING` bit (the protocol); the other process, having

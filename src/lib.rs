@@ -379,10 +379,10 @@
 //!
 //! [`shm`]: the same ring with its bytes in memory two processes map, and the same halves
 //! ([`shm::SharedWriter`] is a `PipeWriter<shm::SharedMemory>`; every method and I/O trait
-//! works the same), no system call on the hot path (a publish rings the other process's
-//! eventfd only when it waits), a peer that is not trusted (every value it can write is
-//! checked; see the module docs for what a hostile peer can and cannot do), and a peer's death
-//! seen at once as [`shm::PeerError::Gone`].
+//! works the same), no system call on the hot path (a publish rings the other process, a
+//! byte on the ring's socket, only when it waits), a peer that is not trusted (every value it
+//! can write is checked; see the module docs for what a hostile peer can and cannot do), and a
+//! peer's death seen at once as [`shm::PeerError::Gone`].
 //!
 //! ```
 //! use ringpipe::shm::{self, SharedReader};

@@ -2,8 +2,9 @@
 //! the same protocol and the same [`BellWakeup`] as [`shm`](crate::shm) uses, with each side a
 //! "process" of its own, as there: two `Ring`s over one storage (the shared region), each
 //! with its own wake-up, its own waker slot and a watcher thread on its own bell. Only the
-//! bells differ: loom's mutex and condition variable where `shm` has eventfds, and a watcher
-//! that waits on the bell alone (no socket). Compiled under loom only.
+//! bells differ: loom's mutex and condition variable where `shm` has the ring's socket (a ring
+//! is a message on it, which the watcher reads, one per look), and a watcher that waits on the
+//! bell alone (no hang-up). Compiled under loom only.
 
 use crate::bell::{deliver, Bell, BellWakeup};
 use crate::error::CompletionError;

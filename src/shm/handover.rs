@@ -2,23 +2,22 @@
 //!
 //! The creating process makes the region (a sealed memfd: no name in any file system, so
 //! nothing is left behind however the processes end, and the memory goes when the last
-//! mapping and descriptor do), both bells, and a `SOCK_SEQPACKET` socket pair. At once, before
-//! anyone else can see it, it queues on its end of the pair the handshake: the ring's sizes
-//! and the other end's role, with the memfd and the bells attached (`SCM_RIGHTS`). The other
-//! end of the pair is the [`PeerEnd`]: a process that gets it (inherited at spawn, or passed
-//! over any Unix socket, a named pipe included) attaches with it, taking the handshake already
-//! waiting there. The pair stays open for as long as both ends live: its hang-up is how each
-//! process learns that the other is gone.
+//! mapping and descriptor do) and a `SOCK_SEQPACKET` socket pair. At once, before anyone else
+//! can see it, it queues on its end of the pair the handshake: the ring's sizes and the other
+//! end's role, with the memfd attached (`SCM_RIGHTS`). The other end of the pair is the
+//! [`PeerEnd`]: a process that gets it (inherited at spawn, or passed over any Unix socket, a
+//! named pipe included) attaches with it, taking the handshake already waiting there. The pair
+//! stays open for as long as both ends live: each side rings the other on it (`wakeup.rs`),
+//! and its hang-up is how each process learns that the other is gone.
 //!
 //! The attaching process does not trust the creator: the handshake's sizes are checked
-//! (`Layout::decode`), the memfd must carry seals that keep its size fixed and match them, the
-//! bells must be eventfds, and the socket's peer (the creator: the process that made the
-//! pair) must run as the same user.
+//! (`Layout::decode`), the memfd must carry seals that keep its size fixed and match them, and
+//! the socket's peer (the creator: the process that made the pair) must run as the same user.
 
 use super::layout::{Layout, HELLO_LEN};
 use super::status::PeerStatus;
 use super::storage::MappedRing;
-use super::sys::{recv_with_fds, recv_with_fds_flags, send_with_fds, EventFd, Region};
+use super::sys::{recv_with_fds, recv_with_fds_flags, send_with_fds, Region};
 use super::wakeup::{shm_wakeup, ShmWakeup};
 use super::{SharedMemory, SharedReader, SharedWriter};
 use crate::ipc::creds::PeerCredentials;
@@ -38,7 +37,7 @@ use std::sync::Arc;
 type SharedRing = Ring<MappedRing, ShmWakeup>;
 
 /// The other end of a new shared ring, to hand to another process: a socket whose first
-/// message is the ring (its memory and bells). Give it to a child at spawn
+/// message is the ring (its memory). Give it to a child at spawn
 /// ([`inherit`](Self::inherit) and [`handle_string`](Self::handle_string), attached with
 /// [`SharedReader::from_handle_string`] or [`SharedWriter::from_handle_string`]), or send it
 /// over a Unix socket ([`send_over`](Self::send_over), received with
@@ -155,23 +154,13 @@ fn create(options: &PipeOptions, local: Side) -> io::Result<(Arc<SharedRing>, Pe
         options.resume as u64,
     )?;
     let region = Region::create("ringpipe-shm", layout.len)?;
-    let bells = [EventFd::new()?, EventFd::new()?];
     let (mine, theirs) = seqpacket_pair()?;
     let hello = layout.encode(local.other());
-    send_with_fds(
-        mine.as_fd(),
-        &hello,
-        &[region.fd(), bells[0].as_fd(), bells[1].as_fd()],
-    )?;
+    send_with_fds(mine.as_fd(), &hello, &[region.fd()])?;
     let status = Arc::new(PeerStatus::default());
     let storage = MappedRing::new(region, layout, local, status.clone());
     storage.init();
-    let [writer_bell, reader_bell] = bells;
-    let (bell, peer_bell) = match local {
-        Side::Writer => (writer_bell, reader_bell),
-        Side::Reader => (reader_bell, writer_bell),
-    };
-    let wakeup = shm_wakeup(local, options.spin, bell, peer_bell, mine, status)?;
+    let wakeup = shm_wakeup(local, options.spin, mine, status)?;
     let ring = Arc::new(Ring::new(params(&layout), storage, wakeup));
     Ok((
         ring,
@@ -190,7 +179,7 @@ fn attach(socket: OwnedFd, want: Side, spin: SpinWait) -> io::Result<Arc<SharedR
     // The creator queued the handshake before anyone could get this end: it is there now,
     // or never will be.
     let (n, fds) =
-        recv_with_fds_flags(socket.as_fd(), &mut buf, 3, libc::MSG_DONTWAIT).map_err(|e| {
+        recv_with_fds_flags(socket.as_fd(), &mut buf, 1, libc::MSG_DONTWAIT).map_err(|e| {
             if e.kind() == io::ErrorKind::WouldBlock {
                 refuse("no shared ring handshake waits on this socket".into())
             } else {
@@ -208,22 +197,13 @@ fn attach(socket: OwnedFd, want: Side, spin: SpinWait) -> io::Result<Arc<SharedR
             "this end of the shared ring is its {role:?}, not its {want:?}"
         )));
     }
-    let [memfd, writer_bell, reader_bell]: [OwnedFd; 3] =
-        fds.try_into().map_err(|f: Vec<OwnedFd>| {
-            refuse(format!("{} descriptors with the handshake, not 3", f.len()))
-        })?;
+    let [memfd]: [OwnedFd; 1] = fds.try_into().map_err(|f: Vec<OwnedFd>| {
+        refuse(format!("{} descriptors with the handshake, not 1", f.len()))
+    })?;
     let region = Region::open(memfd, layout.len)?;
-    let (writer_bell, reader_bell) = (
-        EventFd::from_fd(writer_bell)?,
-        EventFd::from_fd(reader_bell)?,
-    );
-    let (bell, peer_bell) = match want {
-        Side::Writer => (writer_bell, reader_bell),
-        Side::Reader => (reader_bell, writer_bell),
-    };
     let status = Arc::new(PeerStatus::default());
     let storage = MappedRing::new(region, layout, want, status.clone());
-    let wakeup = shm_wakeup(want, spin, bell, peer_bell, socket, status)?;
+    let wakeup = shm_wakeup(want, spin, socket, status)?;
     Ok(Arc::new(Ring::new(params(&layout), storage, wakeup)))
 }
 
@@ -283,7 +263,7 @@ fn received(stream: &impl AsFd, want: Side) -> io::Result<OwnedFd> {
 /// pool and fence mode do not apply: the ring's memory is its own, and its fences symmetric).
 ///
 /// # Errors
-/// The OS's error if the memory, the bells or the socket cannot be made; `InvalidData` if the
+/// The OS's error if the memory or the socket cannot be made; `InvalidData` if the
 /// options make a ring too large to share (more than 65536 slots, a region over 1 TiB).
 pub fn writer(options: PipeOptions) -> io::Result<(SharedWriter, PeerEnd)> {
     let (ring, peer) = create(&options, Side::Writer)?;
@@ -312,7 +292,7 @@ impl PipeWriter<SharedMemory> {
     /// # Errors
     /// `InvalidInput` if `handle` is not a descriptor number naming a socket of the right kind;
     /// `InvalidData` if the handshake is missing, is not for a writer, or fails the checks
-    /// (sizes, seals, eventfds); `PermissionDenied` if the creator runs as another user.
+    /// (sizes, seals); `PermissionDenied` if the creator runs as another user.
     pub unsafe fn from_handle_string(handle: &str, spin: SpinWait) -> io::Result<Self> {
         // SAFETY: delegated to the caller.
         let socket = unsafe { inherited(handle)? };

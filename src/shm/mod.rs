@@ -2,7 +2,7 @@
 //! [`PipeWriter`] and [`PipeReader`] (read/advance_to, get_memory/advance/flush, backpressure,
 //! cancel, completion with an error, async/blocking/non-blocking, the I/O traits), with its
 //! bytes in a region both processes map, and no system call on the hot path: a publish makes
-//! one only when the other side is parked (it rings the side's eventfd).
+//! one only when the other side is parked (it rings it: a byte on the ring's socket).
 //!
 //! * [`writer`] / [`reader`] make a ring and keep one end; the [`PeerEnd`] goes to the other
 //!   process: inherited by a child ([`PeerEnd::inherit`], [`SharedReader::from_handle_string`])
@@ -20,7 +20,7 @@
 //!   touch memory outside the region or its own, allocate without bound, spin without end, or
 //!   panic.
 //! * A peer that goes away (exit, SIGKILL, dropping its end) is seen at once: the socket the
-//!   ring came over hangs up, a watcher thread that waits on it (and on the side's bell)
+//!   ring came over (which carries the rings too) hangs up, a watcher thread that waits on it
 //!   records [`PeerError::Gone`] and wakes the waiting call. The region is a sealed memfd with
 //!   no name in any file system: nothing is left behind, and the memory goes with the last
 //!   process that maps it.

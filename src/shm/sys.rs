@@ -1,13 +1,14 @@
 //! The system calls under the shared-memory pipe, each wrapped once: a sealed memfd mapped by
-//! two processes ([`Region`]), an eventfd to wake the other side ([`EventFd`]), a wait on several
-//! descriptors at once ([`wait_any`]), and descriptors passed over a Unix socket
-//! ([`send_with_fds`], [`recv_with_fds`]).
+//! two processes ([`Region`]), an eventfd to wake a thread of this process ([`EventFd`]), a
+//! wait on several descriptors at once ([`wait_any`]), and descriptors passed over a Unix
+//! socket ([`send_with_fds`], [`recv_with_fds`]).
 //!
 //! The process on the other side is not trusted: a memfd it hands over is mapped only once the
 //! kernel guarantees that its size can never change (a peer that shrank a mapped file would
-//! kill us with `SIGBUS`), an eventfd is checked to be one, and what arrives on the socket is
-//! bounded and never leaks a descriptor. Everything returns `io::Result` with the OS error or
-//! a message naming the problem; nothing here knows the ring protocol.
+//! kill us with `SIGBUS`), and what arrives on the socket is bounded and never leaks a
+//! descriptor. (No eventfd is shared with it: its flags would be the other process's to
+//! change, see `wakeup.rs`.) Everything returns `io::Result` with the OS error or a message
+//! naming the problem; nothing here knows the ring protocol.
 
 use crate::ipc::sys::{cvt, invalid};
 use std::ffi::CString;
@@ -324,11 +325,10 @@ fn memfd_create(name: &CString) -> io::Result<OwnedFd> {
     Ok(unsafe { OwnedFd::from_raw_fd(fd) })
 }
 
-/// An eventfd, non-blocking and close-on-exec: one side [`signal`](EventFd::signal)s, the
-/// other waits for it to be readable (with [`wait_any`]) and [`drain`](EventFd::drain)s it.
+/// An eventfd, non-blocking and close-on-exec, of this process only: one thread
+/// [`signal`](EventFd::signal)s, another waits for it to be readable (with [`wait_any`]).
 #[derive(Debug)]
-// `pub` only to be named by the sealed `Home` trait; unreachable from outside the crate.
-pub struct EventFd(OwnedFd);
+pub(crate) struct EventFd(OwnedFd);
 
 impl EventFd {
     /// A new eventfd, its counter at zero (`EFD_CLOEXEC | EFD_NONBLOCK`).
@@ -337,45 +337,6 @@ impl EventFd {
         let fd = cvt(unsafe { libc::eventfd(0, libc::EFD_CLOEXEC | libc::EFD_NONBLOCK) })?;
         // SAFETY: `fd` was just returned by eventfd and nobody else owns it.
         Ok(EventFd(unsafe { OwnedFd::from_raw_fd(fd) }))
-    }
-
-    /// The eventfd `fd`, received from a process that is **not trusted**, made non-blocking.
-    ///
-    /// It must be an anonymous inode (not a file, pipe, socket, device or directory) that
-    /// `/proc/self/fd` names `anon_inode:[eventfd]`; where `/proc` cannot be read, the first
-    /// check alone decides. `O_NONBLOCK` belongs to the open file description, which the sender
-    /// shares, so its copy becomes non-blocking too.
-    ///
-    /// # Errors
-    /// `InvalidInput` naming what the descriptor is instead; otherwise the OS error of the
-    /// call that failed. `fd` is closed on error.
-    pub(crate) fn from_fd(fd: OwnedFd) -> io::Result<EventFd> {
-        let st = fstat(fd.as_fd())?;
-        let kind = st.st_mode & libc::S_IFMT;
-        // An anonymous inode has no file type bits on the kernels of today; a regular file is
-        // let through too in case a later kernel gives them one (the /proc check decides).
-        if kind != 0 && kind != libc::S_IFREG {
-            return Err(invalid(format!(
-                "the descriptor is {}, not an eventfd",
-                kind_of(st.st_mode)
-            )));
-        }
-        let link = format!("/proc/self/fd/{}", fd.as_raw_fd());
-        if let Ok(target) = std::fs::read_link(link) {
-            if target.as_os_str() != "anon_inode:[eventfd]" {
-                return Err(invalid(format!(
-                    "the descriptor is {}, not an eventfd",
-                    target.display()
-                )));
-            }
-        }
-        // SAFETY: F_GETFL takes no argument; `fd` is ours.
-        let flags = cvt(unsafe { libc::fcntl(fd.as_raw_fd(), libc::F_GETFL) })?;
-        if flags & libc::O_NONBLOCK == 0 {
-            // SAFETY: F_SETFL takes an int argument; `fd` is ours.
-            cvt(unsafe { libc::fcntl(fd.as_raw_fd(), libc::F_SETFL, flags | libc::O_NONBLOCK) })?;
-        }
-        Ok(EventFd(fd))
     }
 
     /// Adds one to the counter, making the eventfd readable. A counter already at its maximum
@@ -398,6 +359,7 @@ impl EventFd {
     }
 
     /// Resets the counter to zero without waiting; `true` if it was signalled (above zero).
+    #[cfg(test)]
     /// An eventfd we own fails a read only with `EAGAIN` (not signalled) or `EINTR`
     /// (retried); any other error counts as not signalled.
     pub(crate) fn drain(&self) -> bool {
@@ -946,31 +908,6 @@ mod tests {
     }
 
     #[test]
-    fn eventfd_from_fd_checks_and_makes_non_blocking() {
-        // SAFETY: plain system call (a blocking eventfd); the descriptor is new and ours.
-        let raw = cvt(unsafe { libc::eventfd(0, libc::EFD_CLOEXEC) }).unwrap();
-        // SAFETY: just made.
-        let blocking = unsafe { OwnedFd::from_raw_fd(raw) };
-        let ev = EventFd::from_fd(blocking).unwrap();
-        // SAFETY: F_GETFL takes no argument.
-        let flags = unsafe { libc::fcntl(ev.as_fd().as_raw_fd(), libc::F_GETFL) };
-        assert_ne!(flags & libc::O_NONBLOCK, 0);
-        assert!(!ev.drain(), "a drain never blocks");
-        ev.signal().unwrap();
-        assert!(ev.drain());
-        let (read, write) = pipe();
-        assert_refused(EventFd::from_fd(read), "a pipe, not an eventfd");
-        drop(write);
-        let r = Region::create("not-an-eventfd", page()).unwrap();
-        assert_refused(EventFd::from_fd(dup(r.fd())), "not an eventfd");
-        // Another anonymous inode: a pidfd.
-        let me = pidfd_open(std::process::id() as libc::pid_t).unwrap();
-        assert_refused(EventFd::from_fd(me), "not an eventfd");
-        let (s, _) = UnixStream::pair().unwrap();
-        assert_refused(EventFd::from_fd(OwnedFd::from(s)), "a socket");
-    }
-
-    #[test]
     fn pidfd_becomes_readable_when_the_child_exits() {
         let long = Some(Duration::from_secs(30));
         let mut child = Command::new("sleep").arg("60").spawn().unwrap();
@@ -1019,7 +956,7 @@ mod tests {
         }
         let mut fds = fds.into_iter();
         let theirs = Region::open(fds.next().unwrap(), page()).unwrap();
-        let their_ev = EventFd::from_fd(fds.next().unwrap()).unwrap();
+        let their_ev = EventFd(fds.next().unwrap());
         word(&theirs, 16).store(42, Ordering::Release);
         their_ev.signal().unwrap();
         assert_eq!(

@@ -1,14 +1,24 @@
-//! The OS half of a shared ring's wake-up: its bells are eventfds, and its watcher is a thread
-//! that waits on the local side's bell and on the socket the ring came over (`poll(2)`; it
-//! never spins). The protocol half, shared with the loom model that checks it, is
+//! The OS half of a shared ring's wake-up: its bell is the `SOCK_SEQPACKET` socket the ring
+//! came over, and its watcher is a thread that waits on this process's end of it (`poll(2)`;
+//! it never spins). The protocol half, shared with the loom model that checks it, is
 //! [`BellWakeup`](crate::bell::BellWakeup).
 //!
-//! A ring of the bell wakes the waker in the side's slot (a blocking call's waker unparks its
-//! thread, an async one's reaches its executor, whichever it is). A hang-up of the socket means
-//! the other process is gone (it exited, was killed, or dropped its end): the watcher records
-//! it ([`PeerStatus`]), from then on the other side reads as completed with
-//! [`PeerError::Gone`](super::PeerError::Gone), and the waiter is woken to see it. A byte on
-//! the socket after the handshake breaks the protocol (nothing is ever sent).
+//! The other process rings a side by sending one byte on its end of the socket; the watcher
+//! reads what is there (each message is a ring, whatever it holds) and wakes the waker in the
+//! side's slot (a blocking call's waker unparks its thread, an async one's reaches its
+//! executor, whichever it is). The end of the stream means the other process is gone (it
+//! exited, was killed, or dropped its end): the watcher records it ([`PeerStatus`]), from then
+//! on the other side reads as completed with [`PeerError::Gone`](super::PeerError::Gone), and
+//! the waiter is woken to see it.
+//!
+//! Why the socket and not an eventfd per side: the other process is not trusted, and a
+//! descriptor passed to it shares its open file description, flags included. It could make a
+//! shared eventfd blocking (`F_SETFL`) and fill its counter, so that ringing it blocks for
+//! good (an eventfd refuses `RWF_NOWAIT` writes), or take the count between our `poll` and our
+//! `read`, so that reading it does. On a socket, never blocking is a flag of each call
+//! (`MSG_DONTWAIT`), and each process reads only its own end. A peer that rings without end
+//! costs the watcher a read per ring, and cannot keep it from its stop bell (polled first,
+//! before every read) or from the end of the stream.
 
 use super::status::PeerStatus;
 use super::sys::{wait_any, EventFd};
@@ -17,18 +27,39 @@ use crate::pipe::options::SpinWait;
 use crate::protocol::Side;
 use crate::sync::waker_slot::WakerSlot;
 use std::io;
-use std::os::fd::{AsFd, OwnedFd};
+use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::sync::Arc;
 use std::thread::JoinHandle;
 
 /// The wake-up of one process's side of a shared ring.
-pub(crate) type ShmWakeup = BellWakeup<EventFd, Watcher>;
+pub(crate) type ShmWakeup = BellWakeup<SocketBell, Watcher>;
 
-impl Bell for EventFd {
+/// The other process's bell: this process's end of the ring's socket (the watcher reads the
+/// same end for this process's rings).
+// `pub` only to be named by the sealed `Home` trait; unreachable from outside the crate.
+#[allow(missing_debug_implementations)]
+pub struct SocketBell(Arc<OwnedFd>);
+
+impl Bell for SocketBell {
+    /// One byte on the socket, never waiting. A full socket (rings the other side has not read
+    /// yet) is rung already; a closed one has nobody to wake.
     fn ring(&self) {
-        // A full counter (after 2^64 - 2 rings nobody drained) is still rung; any other error
-        // cannot happen on an eventfd we hold.
-        let _ = self.signal();
+        let byte = 1u8;
+        loop {
+            // SAFETY: one byte of ours; MSG_DONTWAIT: never blocks, whatever the socket's
+            // flags; MSG_NOSIGNAL: a peer that has gone is EPIPE, not SIGPIPE.
+            let n = unsafe {
+                libc::send(
+                    self.0.as_raw_fd(),
+                    (&byte as *const u8).cast(),
+                    1,
+                    libc::MSG_DONTWAIT | libc::MSG_NOSIGNAL,
+                )
+            };
+            if n >= 0 || io::Error::last_os_error().kind() != io::ErrorKind::Interrupted {
+                return;
+            }
+        }
     }
 }
 
@@ -36,12 +67,11 @@ impl Bell for EventFd {
 struct Watch {
     /// The local side's waker.
     waker: Arc<WakerSlot>,
-    /// The local side's bell.
-    bell: EventFd,
-    /// Rung when the local end goes, to stop the watcher.
+    /// Rung when the local end goes, to stop the watcher (this process's own: never shared).
     stop: EventFd,
-    /// The socket the ring came over; its hang-up is the other process's end.
-    socket: OwnedFd,
+    /// This process's end of the socket the ring came over: the rings both ways, and its end
+    /// of stream is the other process's end.
+    socket: Arc<OwnedFd>,
     status: Arc<PeerStatus>,
 }
 
@@ -62,21 +92,19 @@ impl Drop for Watcher {
     }
 }
 
-/// The wake-up of side `local`, ringing `peer_bell`, with a watcher on `bell` and `socket`.
+/// The wake-up of side `local`, ringing the other process on `socket` and with a watcher on it.
 pub(crate) fn shm_wakeup(
     local: Side,
     spin: SpinWait,
-    bell: EventFd,
-    peer_bell: EventFd,
     socket: OwnedFd,
     status: Arc<PeerStatus>,
 ) -> io::Result<ShmWakeup> {
     let waker = Arc::new(WakerSlot::new());
+    let socket = Arc::new(socket);
     let watch = Arc::new(Watch {
         waker: waker.clone(),
-        bell,
         stop: EventFd::new()?,
-        socket,
+        socket: socket.clone(),
         status,
     });
     let w = watch.clone();
@@ -87,27 +115,37 @@ pub(crate) fn shm_wakeup(
         watch,
         thread: Some(thread),
     };
-    Ok(BellWakeup::new(local, spin, peer_bell, waker, watcher))
+    Ok(BellWakeup::new(
+        local,
+        spin,
+        SocketBell(socket),
+        waker,
+        watcher,
+    ))
 }
 
-/// The watcher: waits on the bell, the socket and the stop bell, never spinning.
+/// The watcher: waits on the stop bell and the socket, never spinning.
 fn watch_loop(w: &Watch) {
     loop {
-        let fds = [w.bell.as_fd(), w.socket.as_fd(), w.stop.as_fd()];
+        // The stop bell first: a peer that keeps the socket readable cannot hide it.
+        let fds = [w.stop.as_fd(), w.socket.as_fd()];
         match wait_any(&fds, None) {
-            Ok(Some(0)) => deliver(
-                || {
-                    w.bell.drain();
-                },
-                &w.waker,
-            ),
-            Ok(Some(1)) => {
-                if socket_says_gone(&w.socket, &w.status) {
-                    w.waker.wake();
+            Ok(Some(0)) => return,
+            Ok(Some(_)) => {
+                let mut gone = false;
+                deliver(
+                    || {
+                        if read_ring(&w.socket) {
+                            w.status.gone();
+                            gone = true;
+                        }
+                    },
+                    &w.waker,
+                );
+                if gone {
                     return;
                 }
             }
-            Ok(Some(_)) => return,
             Ok(None) => {}
             Err(_) => {
                 // poll(2) on descriptors we own fails only for lack of memory: treat the other
@@ -120,27 +158,34 @@ fn watch_loop(w: &Watch) {
     }
 }
 
-/// The socket is readable: a hang-up (the other process is gone), or bytes, which it never
-/// sends after the handshake (a violation). `false` for a spurious wake-up.
-fn socket_says_gone(socket: &OwnedFd, status: &PeerStatus) -> bool {
-    use std::os::fd::AsRawFd;
-    let mut byte = 0u8;
-    // SAFETY: a one-byte buffer we own; MSG_DONTWAIT: never blocks.
-    let n = unsafe {
-        libc::recv(
-            socket.as_raw_fd(),
-            (&mut byte as *mut u8).cast(),
-            1,
-            libc::MSG_DONTWAIT,
-        )
-    };
-    match n {
-        0 => status.gone(),
-        n if n > 0 => status.violated("bytes on the socket after the handshake", n as u64, 0..=0),
-        _ => match io::Error::last_os_error().kind() {
-            io::ErrorKind::WouldBlock | io::ErrorKind::Interrupted => return false,
-            _ => status.gone(),
-        },
+/// Reads one ring from the socket (the drain of the bell: a ring left there keeps it rung,
+/// and the watcher goes round again), never waiting; `true` at the end of the stream (the
+/// other process is gone). Each ring is a message of its own; whatever it holds (and a
+/// descriptor attached to it, which the kernel closes, since no room is given for it) is only
+/// a ring. (An empty message reads as the end of the stream: a peer that sends one chooses to
+/// look gone.) One ring per look keeps the common case (one ring) at a `poll` and a `recv`, as
+/// an eventfd's `poll` and `read`.
+fn read_ring(socket: &OwnedFd) -> bool {
+    loop {
+        let mut byte = 0u8;
+        // SAFETY: a one-byte buffer we own (a longer message is cut); MSG_DONTWAIT: never
+        // blocks, whatever the socket's flags.
+        let got = unsafe {
+            libc::recv(
+                socket.as_raw_fd(),
+                (&mut byte as *mut u8).cast(),
+                1,
+                libc::MSG_DONTWAIT,
+            )
+        };
+        match got {
+            0 => return true,
+            g if g > 0 => return false,
+            _ => match io::Error::last_os_error().kind() {
+                io::ErrorKind::WouldBlock => return false,
+                io::ErrorKind::Interrupted => {}
+                _ => return true,
+            },
+        }
     }
-    true
 }
