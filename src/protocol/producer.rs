@@ -340,14 +340,16 @@ impl<S: Storage, W: Wakeup> Producer<S, W> {
     /// R1 (writer half, at a deadlock verdict): whether the reader could give back the chunks
     /// before slot `need_released` without any new data, i.e. it has consumed every byte of
     /// chunk `need_released - 1`. Those chunks are sealed (`need_released <= seq`); their
-    /// lengths are ours, so we walk back from the start of the current chunk.
+    /// lengths are ours, so we walk back from the start of the current chunk. (On a ring shared
+    /// with another process, that process can overwrite them: the walk saturates, and a wrong
+    /// length only makes a wrong choice between waking the reader and a deadlock verdict.)
     fn reader_can_release(&self, need_released: u64) -> bool {
         let ring = &*self.ring;
         debug_assert!(need_released <= self.seq);
         let mut end = self.chunk_pos;
         for seq in need_released..self.seq {
             // Ordering: Relaxed; our own store (the seal), read back.
-            end -= ring.len(seq).load(Ordering::Relaxed) as u64;
+            end = end.saturating_sub(ring.len(seq).load(Ordering::Relaxed) as u64);
         }
         // Ordering: Acquire, pairs with P4.
         ring.head() >= end
