@@ -397,17 +397,14 @@ impl<S: Storage, W: Wakeup> Ring<S, W> {
         }
     }
 
-    /// `state` as this side sees it: on a checked ring whose other side is gone or broke the
-    /// protocol, with that side's COMPLETED and FAILED bits set (unless it completed first).
+    /// `state` as this side sees it: on a checked ring, the other side's end as this side
+    /// first saw it, kept ([`Storage::seen_state`]): a side that is gone or broke the protocol
+    /// reads as completed with an error (unless it completed first), and an end once seen is
+    /// not taken back by what the other process writes later (an error reported stays one).
     #[inline(always)]
     fn seen_state(&self, s: u32) -> u32 {
         if S::CHECKED {
-            match self.storage.peer_lost() {
-                Some(peer) if s & completed_bit(peer) == 0 => {
-                    s | completed_bit(peer) | failed_bit(peer)
-                }
-                _ => s,
-            }
+            self.storage.seen_state(s)
         } else {
             s
         }
@@ -786,7 +783,7 @@ fn waiting_bit(side: Side) -> u32 {
 
 /// The COMPLETED bit of `side`.
 #[inline]
-fn completed_bit(side: Side) -> u32 {
+pub(crate) fn completed_bit(side: Side) -> u32 {
     match side {
         Side::Writer => WRITER_COMPLETED,
         Side::Reader => READER_COMPLETED,

@@ -57,16 +57,20 @@ pub unsafe trait Storage: Send + Sync {
     unsafe fn clear_errors(&self);
 
     /// On a checked storage: the other side wrote `value` where the protocol allows only
-    /// `allowed` (`what` names it). The storage remembers it; from then on
-    /// [`peer_lost`](Self::peer_lost) names the other side.
+    /// `allowed` (`what` names it). The storage remembers it; from then on the other side
+    /// reads as lost ([`seen_state`](Self::seen_state)).
     fn violated(&self, what: &'static str, value: u64, allowed: core::ops::RangeInclusive<u64>) {
         let _ = (what, value, allowed);
     }
 
-    /// On a checked storage: the other side, if it is gone or broke the protocol (it then
-    /// reads as completed with an error, [`error`](Self::error) saying which).
-    fn peer_lost(&self) -> Option<Side> {
-        None
+    /// On a checked storage: the state word `s` as this side is to see it. The other side's
+    /// end, once this side has seen it, is kept, whatever the other process writes afterwards:
+    /// its COMPLETED bit (completed), its FAILED bit (completed with the error it left, which
+    /// [`error`](Self::error) reads), or its loss (gone or in breach of the protocol before it
+    /// completed: completed with an error, `error` saying which). Other bits pass unchanged.
+    #[inline(always)]
+    fn seen_state(&self, s: u32) -> u32 {
+        s
     }
 
     /// The bytes of every slot.

@@ -55,12 +55,26 @@ const GONE: u8 = 1;
 /// The other process broke the protocol (`PeerStatus::violation` says how).
 const VIOLATED: u8 = 2;
 
+/// How the other side ended, as this process first saw it (kept in [`PeerStatus`]: the other
+/// process cannot take it back by writing the state word again).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum PeerEnd {
+    /// It completed.
+    Completed,
+    /// It completed with an error, whose message it left in its error record.
+    Failed,
+    /// It was gone, or broke the protocol, before it completed: [`PeerStatus::error`].
+    Lost,
+}
+
 /// This process's record of the other one, shared by the storage (which finds violations and
 /// reports the error) and the wake-up (whose watcher thread sees the process go).
 #[derive(Debug, Default)]
 pub(crate) struct PeerStatus {
     lost: AtomicU8,
     violation: Mutex<Option<PeerError>>,
+    /// The other side's end once seen: 0, or `PeerEnd as u8 + 1`.
+    end: AtomicU8,
 }
 
 impl PeerStatus {
@@ -96,6 +110,36 @@ impl PeerStatus {
         *v = violation;
         // Ordering: Release, pairs with `lost`'s Acquire (under the lock, so the first wins).
         self.lost.store(state, Ordering::Release);
+    }
+
+    /// The other side's end: `seen` unless one was kept before (the first one seen counts),
+    /// and from now on. Ordering: AcqRel / Acquire, so that whoever sees an end sees what the
+    /// side that kept it saw before (the error record the FAILED bit published, C1).
+    pub(crate) fn keep_end(&self, seen: PeerEnd) -> PeerEnd {
+        match self
+            .end
+            .compare_exchange(0, seen as u8 + 1, Ordering::AcqRel, Ordering::Acquire)
+        {
+            Ok(_) => seen,
+            Err(kept) => Self::end_of(kept).unwrap_or(seen),
+        }
+    }
+
+    /// Whether the other side is gone, broke the protocol, or was seen to end.
+    #[inline]
+    pub(crate) fn settled(&self) -> bool {
+        self.lost() || self.end.load(Ordering::Acquire) != 0
+    }
+
+    /// The other side's end, if this process has seen it. Ordering: as in `keep_end`.
+    pub(crate) fn end(&self) -> Option<PeerEnd> {
+        Self::end_of(self.end.load(Ordering::Acquire))
+    }
+
+    fn end_of(v: u8) -> Option<PeerEnd> {
+        [PeerEnd::Completed, PeerEnd::Failed, PeerEnd::Lost]
+            .into_iter()
+            .find(|e| *e as u8 + 1 == v)
     }
 
     /// The error the other side's loss reads as.

@@ -4,10 +4,10 @@
 //! the other process writes can send an access outside the region.
 
 use super::layout::{ErrorRecord, Layout, ERROR_BYTES};
-use super::status::{PeerError, PeerStatus};
+use super::status::{PeerEnd, PeerError, PeerStatus};
 use super::sys::Region;
 use crate::error::CompletionError;
-use crate::protocol::{Side, Storage, Words, OPEN};
+use crate::protocol::{completed_bit, failed_bit, Side, Storage, Words, OPEN};
 use crate::sync::{AtomicUsize, Ordering};
 use std::ops::RangeInclusive;
 use std::sync::Arc;
@@ -20,6 +20,9 @@ pub struct MappedRing {
     layout: Layout,
     mask: u64,
     local: Side,
+    /// The other side's COMPLETED and FAILED bits.
+    peer_completed: u32,
+    peer_failed: u32,
     status: Arc<PeerStatus>,
 }
 
@@ -41,6 +44,8 @@ impl MappedRing {
             layout,
             mask: layout.slots as u64 - 1,
             local,
+            peer_completed: completed_bit(local.other()),
+            peer_failed: failed_bit(local.other()),
             status,
         }
     }
@@ -57,6 +62,25 @@ impl MappedRing {
         for len in self.lens() {
             len.store(OPEN, Ordering::Relaxed);
         }
+    }
+
+    /// [`Storage::seen_state`] once the other side's end shows (a bit of it, or its loss):
+    /// keeps the first end seen, and gives the state with that end.
+    #[cold]
+    #[inline(never)]
+    fn peer_end(&self, s: u32) -> u32 {
+        let seen = if s & self.peer_failed != 0 {
+            PeerEnd::Failed
+        } else if s & self.peer_completed != 0 {
+            PeerEnd::Completed
+        } else {
+            PeerEnd::Lost
+        };
+        let bits = match self.status.keep_end(seen) {
+            PeerEnd::Completed => self.peer_completed,
+            PeerEnd::Failed | PeerEnd::Lost => self.peer_completed | self.peer_failed,
+        };
+        (s & !(self.peer_completed | self.peer_failed)) | bits
     }
 
     fn record(&self, side: Side) -> &ErrorRecord {
@@ -115,10 +139,10 @@ unsafe impl Storage for MappedRing {
     }
 
     unsafe fn error(&self, side: Side) -> CompletionError {
-        // Ordering: Acquire (C1), as the caller's load that saw the FAILED bit; this one tells
-        // a real completion with an error from the loss this process recorded.
-        let failed = self.words().state.load(Ordering::Acquire) & crate::protocol::failed_bit(side);
-        if side == self.local || failed == 0 {
+        // The end kept tells a real completion with an error from the loss this process
+        // recorded (whatever the state word says now). Its Acquire (in `end`), with the one of
+        // the load that saw the FAILED bit, makes the record visible (C1).
+        if side == self.local || self.status.end() != Some(PeerEnd::Failed) {
             return Arc::new(self.status.error());
         }
         let record = self.record(side);
@@ -139,9 +163,13 @@ unsafe impl Storage for MappedRing {
         self.status.violated(what, value, allowed);
     }
 
-    #[inline]
-    fn peer_lost(&self) -> Option<Side> {
-        self.status.lost().then_some(self.local.other())
+    #[inline(always)]
+    fn seen_state(&self, s: u32) -> u32 {
+        // The common case: the other side runs (none of its end bits, no end kept, not lost).
+        if s & (self.peer_completed | self.peer_failed) == 0 && !self.status.settled() {
+            return s;
+        }
+        self.peer_end(s)
     }
 
     fn chunk_size(&self) -> usize {
