@@ -27,6 +27,7 @@ use std::os::fd::{AsFd, AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::process::{Command, Output, Stdio};
 use std::sync::mpsc;
 use std::time::Duration;
+use support::procfs::open_fds;
 use support::sockets::stream_byte;
 
 /// The environment that makes `child_entry` a child: its role, its handle string, and the
@@ -142,21 +143,6 @@ fn open_client(direction: PipeDirection) -> Result<AnonymousPipeClient, String> 
     // once, here.
     unsafe { AnonymousPipeClient::from_handle_string(&handle, direction) }
         .map_err(|e| format!("opening handle {handle:?}: {e}"))
-}
-
-/// The descriptors open in this process, but the one that lists them.
-fn open_fds() -> BTreeSet<RawFd> {
-    let listing = format!("/proc/{}/fd", std::process::id());
-    let mut fds = BTreeSet::new();
-    for entry in std::fs::read_dir("/proc/self/fd").unwrap() {
-        let entry = entry.unwrap();
-        let target = std::fs::read_link(entry.path()).unwrap_or_default();
-        if target.as_os_str() == listing.as_str() {
-            continue; // the directory being read
-        }
-        fds.insert(entry.file_name().to_str().unwrap().parse().unwrap());
-    }
-    fds
 }
 
 /// In a process whose stdin is closed, a new pipe's ends (the lowest free number would be 0)

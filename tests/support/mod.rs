@@ -7,11 +7,13 @@
 //! ([`counting_alloc`]), and unique temporary file paths ([`TempPath`]). [`rng`]: the stream
 //! hash and a small PRNG. [`exec`]: minimal executors and a spin-loop backoff. [`sockets`]: the
 //! stream byte at a position and a close that resets, for the tests over real sockets.
-//! [`child`]: the test binary run again as a child process with a role.
+//! [`child`]: the test binary run again as a child process with a role. [`procfs`]: this
+//! process's open descriptors and thread names.
 #![allow(dead_code)]
 
 pub mod child;
 pub mod exec;
+pub mod procfs;
 pub mod rng;
 pub mod sockets;
 
