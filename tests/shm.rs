@@ -223,6 +223,20 @@ fn child_main() {
     }
 }
 
+/// Reads and consumes until a read fails; the writer's error it fails with.
+fn writer_error(r: &mut SharedReader) -> ringpipe::CompletionError {
+    loop {
+        match r.read_blocking() {
+            Ok(res) => {
+                let end = res.buffer().end();
+                r.advance_to(end, end).unwrap();
+            }
+            Err(ReadError::WriterFailed(e)) => return e,
+            Err(e) => panic!("{e:?}"),
+        }
+    }
+}
+
 /// Answers 64-byte requests, each reversed, until the requests end.
 fn echo(mut w: SharedWriter, mut r: SharedReader) {
     loop {
@@ -309,18 +323,7 @@ fn stream_from_a_child_writer_in_1_and_16_kib_writes() {
 fn a_writer_error_arrives_with_its_message() {
     let (mut r, peer) = shm::reader(options()).unwrap();
     let child = spawn(peer, &["fail"]);
-    let err = loop {
-        match r.read_blocking() {
-            Ok(res) => {
-                let end = res.buffer().end();
-                r.advance_to(end, end).unwrap();
-            }
-            Err(e) => break e,
-        }
-    };
-    let ReadError::WriterFailed(e) = err else {
-        panic!("{err:?}")
-    };
+    let e = writer_error(&mut r);
     assert_eq!(
         e.downcast_ref::<PeerError>(),
         Some(&PeerError::Failed("the child gave up".into()))
@@ -391,20 +394,9 @@ fn read_error_after_kill(mut r: SharedReader, child: ChildProc) -> Duration {
         child.kill();
         at
     });
-    let err = loop {
-        match r.read_blocking() {
-            Ok(res) => {
-                let end = res.buffer().end();
-                r.advance_to(end, end).unwrap();
-            }
-            Err(e) => break e,
-        }
-    };
+    let e = writer_error(&mut r);
     let seen = Instant::now();
     let killed = killer.join().unwrap();
-    let ReadError::WriterFailed(e) = err else {
-        panic!("{err:?}")
-    };
     assert_eq!(e.downcast_ref::<PeerError>(), Some(&PeerError::Gone));
     // Later calls fail the same way.
     assert!(matches!(r.try_read(), Err(ReadError::WriterFailed(_))));
