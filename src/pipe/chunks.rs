@@ -209,9 +209,8 @@ unsafe impl Storage for PooledChunks {
     #[inline]
     unsafe fn base(&self, seq: u64) -> *mut u8 {
         self.cell(seq).open.with(|c| {
-            // SAFETY: the caller may use the slot, so nobody writes its cell meanwhile. (Null
-            // for a slot that holds no chunk: an empty read's result asks for the base of a
-            // slot the writer may not have opened yet, and never uses it.)
+            // SAFETY: the caller may use the slot (it is open), so nobody writes its cell
+            // meanwhile. (An open slot holds a chunk; null is only a safe answer to a bug.)
             match unsafe { &*c } {
                 Some(chunk) => chunk.ptr(),
                 None => core::ptr::null_mut(),

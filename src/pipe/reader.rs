@@ -132,18 +132,28 @@ impl<H: Home> PipeReader<H> {
         } else {
             chunk_end
         };
+        // An empty result may sit at the start of a slot the writer has not opened yet, and may
+        // be opening now: its base is not looked at (loom's `cancel_races_data` catches a read
+        // of the slot's cell there racing with the writer's `open`). A slot that holds
+        // committed bytes was opened before their commit (P1).
+        let base = if head < snap.tail {
+            // SAFETY: slot `seq` holds committed, unconsumed bytes (`head < tail`), so it is
+            // open and its base is the reader's to read.
+            unsafe { ring.slot_base(seq) }
+        } else {
+            core::ptr::null()
+        };
         // SAFETY: `head .. tail` is committed (P1) and unconsumed; slot `seq` holds `head`, its
-        // data spans `chunk_start .. chunk_end` (`take`), within one slot; the result borrows
-        // `self` mutably, so the reader cannot advance meanwhile. An empty result may sit at
-        // the start of a slot the writer has not opened yet: its base is then null (and never
-        // used).
+        // data spans `chunk_start .. chunk_end` (`take`), within one slot, at `base` (null only
+        // when the result is empty); the result borrows `self` mutably, so the reader cannot
+        // advance meanwhile.
         let buffer = unsafe {
             Sequence::new(
                 ring,
                 head..snap.tail,
                 seq,
                 chunk_start..chunk_end,
-                ring.slot_base(seq),
+                base,
                 self.tag,
             )
         };

@@ -82,8 +82,7 @@ pub unsafe trait Storage: Send + Sync {
     /// Only the writer calls it, once per `seq`, after the reader released `seq - slots`.
     unsafe fn open(&self, seq: u64) -> *mut u8;
 
-    /// Where the memory of slot `seq` starts (null, or any pointer, for a slot that is not
-    /// open: the reader may ask for the slot an empty result starts in, and never uses it).
+    /// Where the memory of slot `seq` starts.
     ///
     /// # Safety
     /// Slot `seq` is open and not released, and the caller is entitled to the bytes it will
