@@ -24,7 +24,8 @@
 //! per-operation calls `#[inline]`, 187 with the grant fast path testing one flag, 182 at
 //! b7d9366; then, default options: 158 with the adaptive fence mode and the reader's chunk end
 //! kept, 134 with the writer's positions (`limit`, `grant_end`, `chunk_pos`) and the common
-//! `advance_to` apart, 133 without the writer's separate fast flag; rtrb 91–92.)
+//! `advance_to` apart, 133 without the writer's separate fast flag, 143 with the ring's home a
+//! type parameter and a read's first slot base taken with the result (issue 17); rtrb 91–92.)
 
 #[path = "../benches/common/mod.rs"]
 mod common;
