@@ -21,7 +21,11 @@ use ringpipe::shm::{self, PeerEnd, PeerError, SharedReader, SharedWriter};
 use ringpipe::{PipeOptions, ReadError, SpinWait, WriteError};
 use std::time::{Duration, Instant};
 use support::child::{command, role, say, ChildProc};
+use support::procfs::sleeps_of;
 use support::sockets::stream_byte;
+
+/// The watcher thread of a shared ring's end.
+const WATCHER: &str = "ringpipe-shm-watch";
 
 /// Several MiB, an odd length (the last chunk is partial).
 const STREAM: usize = (3 << 20) + 4099;
@@ -191,6 +195,16 @@ fn child_main() {
             let (w, r) = unsafe { shm::attach_duplex(handle, SpinWait::default()) }.unwrap();
             echo(w, r);
         }
+        "echo-parked" => {
+            // As echo-duplex, never spinning (every wait parks), and says how often its
+            // watcher threads (one per end) woke meanwhile.
+            // SAFETY: as for echo-duplex.
+            let (w, r) = unsafe { shm::attach_duplex(handle, SpinWait::Never) }.unwrap();
+            let before = sleeps_of(WATCHER);
+            let (w, r) = echo(w, r);
+            say(&format!("watcher wakes {}", sleeps_of(WATCHER) - before));
+            drop((w, r));
+        }
         "echo-named" => {
             // Connects to the parent's named pipe and gets the duplex's ends over it.
             let conn = ringpipe::NamedPipeClient::connect_timeout(
@@ -237,13 +251,13 @@ fn writer_error(r: &mut SharedReader) -> ringpipe::CompletionError {
     }
 }
 
-/// Answers 64-byte requests, each reversed, until the requests end.
-fn echo(mut w: SharedWriter, mut r: SharedReader) {
+/// Answers 64-byte requests, each reversed, until the requests end; gives the ends back.
+fn echo(mut w: SharedWriter, mut r: SharedReader) -> (SharedWriter, SharedReader) {
     loop {
         let res = r.read_at_least_blocking(64).unwrap();
         if res.buffer().len() < 64 {
             assert!(res.is_completed() && res.buffer().is_empty());
-            return;
+            return (w, r);
         }
         let mut msg = res.buffer().slice_to(res.buffer().position(64)).to_vec();
         let upto = res.buffer().position(64);
@@ -542,6 +556,34 @@ fn request_response_over_a_duplex_inherited_by_a_child() {
     drop(peer);
     request_response(&mut w, &mut r, 2000);
     w.complete();
+    child.expect_success();
+}
+
+/// A blocking call waits on its futex word, which the other process wakes directly: the
+/// watcher threads (the way an async waiter is woken) sleep through thousands of parked waits.
+#[test]
+fn blocking_calls_are_woken_on_their_futex_words_not_by_the_watchers() {
+    let trips = 2000;
+    let opts = PipeOptions::builder()
+        .spin_wait(SpinWait::Never)
+        .build()
+        .unwrap();
+    let ((mut w, mut r), peer) = shm::duplex(opts).unwrap();
+    let handle = peer.handle_string();
+    let mut cmd = command(&["echo-parked", &handle]);
+    peer.inherit(&mut cmd).unwrap();
+    let mut child = ChildProc::start(cmd);
+    drop(peer);
+    request_response(&mut w, &mut r, trips);
+    w.complete();
+    let line = child.line();
+    let wakes: usize = line
+        .strip_prefix("watcher wakes ")
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("the child said {line:?}"));
+    // Its request reader parked for every request, its answer writer never waited; a wake
+    // or two come from this side's completion (a ring).
+    assert!(wakes < 20, "{wakes} watcher wakes for {trips} parked waits");
     child.expect_success();
 }
 

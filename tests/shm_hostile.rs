@@ -56,7 +56,7 @@ use std::sync::{mpsc, Arc};
 use std::thread;
 use std::time::{Duration, Instant};
 use support::child::{command, role, say, ChildProc};
-use support::procfs::{open_fds, peak_rss_kib, thread_names};
+use support::procfs::{open_fds, peak_rss_kib, threads_named};
 use support::rng::{splitmix64, Rng};
 use support::sockets::{recv_fds, send_fds};
 
@@ -82,9 +82,9 @@ const WATCHER: &str = "ringpipe-shm-watch";
 // bits of the ring's state word (`src/protocol/mod.rs`). The peer needs the bits and offsets
 // only to aim: if they drift, it scribbles less precisely, and the test still runs.
 
-/// The handshake's length and magic (protocol version 2: the memfd alone comes with it).
+/// The handshake's length and magic (protocol version 3).
 const HELLO_LEN: usize = 80;
-const MAGIC: &[u8; 8] = b"RPSHM\x00\x02\x00";
+const MAGIC: &[u8; 8] = b"RPSHM\x00\x03\x00";
 
 const WRITER_COMPLETED: u32 = 1 << 0;
 const READER_COMPLETED: u32 = 1 << 1;
@@ -158,13 +158,41 @@ impl Hello {
         2 * self.line()
     }
     /// The cursors and wait words of both sides (the state word apart).
-    fn cursors(&self) -> [usize; 10] {
+    fn cursors(&self) -> [usize; 12] {
         let l = self.line();
-        [0, 8, 16, 24, l, l + 8, l + 16, l + 24, l + 32, l + 40]
+        [
+            0,
+            8,
+            16,
+            24,
+            32,
+            l,
+            l + 8,
+            l + 16,
+            l + 24,
+            l + 32,
+            l + 40,
+            l + 48,
+        ]
+    }
+    /// The futex word a blocking call of the writer (`reader == false`) or the reader waits
+    /// on: bit 0 says it does, the rest counts wakes.
+    fn park(&self, reader: bool) -> usize {
+        if reader {
+            self.line() + 48
+        } else {
+            32
+        }
     }
     fn len_of(&self, slot: usize) -> usize {
         self.lens_off() + 8 * slot
     }
+}
+
+/// Wakes whoever waits on the futex word `word` (in any process that maps it).
+fn futex_wake(word: &AtomicU32) {
+    // SAFETY: a live, aligned 32-bit word of the mapping; FUTEX_WAKE reads nothing of it.
+    unsafe { libc::syscall(libc::SYS_futex, word.as_ptr(), libc::FUTEX_WAKE, i32::MAX) };
 }
 
 fn page() -> usize {
@@ -356,7 +384,7 @@ impl Peer {
                 // A live word: a cursor, the state, a slot length or an error length.
                 match rng.below(12) {
                     0..=6 => {
-                        let w = self.map.word(h.cursors()[rng.below(10)]);
+                        let w = self.map.word(h.cursors()[rng.below(12)]);
                         w.store(value(rng, w.load(Ordering::SeqCst), &h), Ordering::SeqCst);
                     }
                     7 | 8 => hit_state(rng, self.map.word32(h.state())),
@@ -447,7 +475,15 @@ impl Peer {
             WRITER_WAITING
         };
         if state.load(Ordering::SeqCst) & wake != 0 {
-            self.ring();
+            // As ringpipe wakes: a blocking call on its futex word, anything else by its bell
+            // (and now and then the wrong way).
+            let park = self.map.word32(h.park(self.is_writer()));
+            if park.load(Ordering::SeqCst) & 1 != 0 && !rng.one_in(8) {
+                park.fetch_add(2, Ordering::SeqCst);
+                futex_wake(park);
+            } else {
+                self.ring();
+            }
         }
     }
 
@@ -600,15 +636,40 @@ fn run_seed(seed: u64, run: usize, peer: bool) -> u64 {
     splitmix64(seed ^ splitmix64(2 * run as u64 + peer as u64))
 }
 
+/// The peer of `a_blocking_read_is_not_held_by_a_peer_that_never_wakes_it`: takes a ring's
+/// writer end, waits until the reader is parked on its futex word, commits a byte without a
+/// wake of any kind, says so, and keeps the ring (and its socket) until the stream ends.
+fn silent_writer(stream: &mut UnixStream) {
+    let mut tag = [0u8; 1];
+    let (_, fds) = recv_fds(stream.as_fd(), &mut tag, 1).expect("the ring's end");
+    let [socket]: [OwnedFd; 1] = fds.try_into().expect("one socket");
+    let mut hello = [0u8; HELLO_LEN + 1];
+    let (n, fds) = recv_fds(socket.as_fd(), &mut hello, 1).expect("the handshake");
+    let h = Hello::decode(&hello[..n]);
+    assert_eq!(h.role, 0, "the writer's end");
+    let [memfd]: [OwnedFd; 1] = fds.try_into().expect("the memfd");
+    let map = Mapping::new(&memfd, h.len);
+    let parked = || {
+        map.word32(h.state()).load(Ordering::SeqCst) & READER_WAITING != 0
+            && map.word32(h.park(true)).load(Ordering::SeqCst) & 1 != 0
+    };
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !parked() {
+        assert!(Instant::now() < deadline, "the reader never parked");
+        thread::sleep(Duration::from_millis(1));
+    }
+    map.word(h.data_off()).store(0x2a, Ordering::SeqCst);
+    map.word(h.tail()).store(1, Ordering::SeqCst);
+    say("committed");
+    let _ = stream.read(&mut tag);
+}
+
 /// The hostile process: takes ring after ring from the stream `args[1]` (inherited), attacks
 /// each, and says when it is done with it (one byte back), until the stream ends.
 #[test]
 fn child_main() {
     let Some(args) = role() else { return };
-    assert_eq!(args[0], "hostile");
     let fd: RawFd = args[1].parse().unwrap();
-    let seed: u64 = args[2].parse().unwrap();
-    let mut run: usize = args[3].parse().unwrap();
     // A child never outlives a hung test by much (the stream's end is how it normally goes).
     thread::spawn(|| {
         thread::sleep(Duration::from_secs(1800));
@@ -618,6 +679,12 @@ fn child_main() {
     // nothing else here owns it.
     let mut stream = unsafe { UnixStream::from_raw_fd(fd) };
     say("ready");
+    if args[0] == "silent-writer" {
+        return silent_writer(&mut stream);
+    }
+    assert_eq!(args[0], "hostile");
+    let seed: u64 = args[2].parse().unwrap();
+    let mut run: usize = args[3].parse().unwrap();
     loop {
         let mut tag = [0u8; 1];
         let (n, fds) = recv_fds(stream.as_fd(), &mut tag, 1).expect("the next ring's end");
@@ -1114,26 +1181,15 @@ fn panic_message(p: &(dyn std::any::Any + Send)) -> String {
         .unwrap_or_else(|| "(not a string)".into())
 }
 
-#[test]
-fn a_hostile_peer_gets_errors_not_crashes_hangs_or_leaks() {
-    let runs = env_or(RUNS_VAR, DEFAULT_RUNS) as usize;
-    let first = env_or(FIRST_VAR, 0) as usize;
-    let clock = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_nanos() as u64;
-    let seed = env_or(SEED_VAR, splitmix64(clock));
-    let replay = |run: usize| format!("{SEED_VAR}={seed:#x} {FIRST_VAR}={run} {RUNS_VAR}=1");
-    eprintln!("shm_hostile: {runs} runs from {first}, {SEED_VAR}={seed:#x}");
-
+/// Starts the peer process in role `args[0]` (its other arguments follow the stream's
+/// descriptor): the stream the rings' ends go over, inherited; once it says it is ready.
+fn spawn_peer(args: &[&str]) -> (ChildProc, UnixStream) {
     let (ours, theirs) = UnixStream::pair().unwrap();
     let fd = theirs.as_raw_fd();
-    let mut cmd = command(&[
-        "hostile",
-        &fd.to_string(),
-        &seed.to_string(),
-        &first.to_string(),
-    ]);
+    let fd_arg = fd.to_string();
+    let mut all = vec![args[0], &fd_arg];
+    all.extend_from_slice(&args[1..]);
+    let mut cmd = command(&all);
     // SAFETY: runs between fork and exec: one fcntl (async-signal-safe), no allocation (the
     // error is a raw OS error), no lock; captures a `Copy` value.
     unsafe {
@@ -1148,6 +1204,22 @@ fn a_hostile_peer_gets_errors_not_crashes_hangs_or_leaks() {
     let mut child = ChildProc::start(cmd);
     drop(theirs);
     assert_eq!(child.line(), "ready");
+    (child, ours)
+}
+
+#[test]
+fn a_hostile_peer_gets_errors_not_crashes_hangs_or_leaks() {
+    let runs = env_or(RUNS_VAR, DEFAULT_RUNS) as usize;
+    let first = env_or(FIRST_VAR, 0) as usize;
+    let clock = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos() as u64;
+    let seed = env_or(SEED_VAR, splitmix64(clock));
+    let replay = |run: usize| format!("{SEED_VAR}={seed:#x} {FIRST_VAR}={run} {RUNS_VAR}=1");
+    eprintln!("shm_hostile: {runs} runs from {first}, {SEED_VAR}={seed:#x}");
+
+    let (child, ours) = spawn_peer(&["hostile", &seed.to_string(), &first.to_string()]);
 
     let fds_before = open_fds();
     let started = Instant::now();
@@ -1218,7 +1290,7 @@ fn a_hostile_peer_gets_errors_not_crashes_hangs_or_leaks() {
     );
     let deadline = Instant::now() + Duration::from_secs(2);
     loop {
-        let watchers = thread_names().iter().filter(|n| *n == WATCHER).count();
+        let watchers = threads_named(WATCHER);
         if watchers == 0 {
             break;
         }
@@ -1241,5 +1313,39 @@ fn a_hostile_peer_gets_errors_not_crashes_hangs_or_leaks() {
     }
 
     drop(ours);
+    child.expect_success();
+}
+
+/// A peer that commits and never wakes a blocking call (no futex wake, no ring) holds it for
+/// the futex wait's bound (50 ms) at most, not for good: the call looks again.
+#[test]
+fn a_blocking_read_is_not_held_by_a_peer_that_never_wakes_it() {
+    let (mut child, mut stream) = spawn_peer(&["silent-writer"]);
+    let opts = PipeOptions::builder()
+        .spin_wait(SpinWait::Never)
+        .build()
+        .unwrap();
+    let (mut r, peer) = shm::reader(opts).expect("a shared ring");
+    peer.send_over(&stream).expect("sending the end");
+    let (tx, rx) = mpsc::channel();
+    let reader = thread::spawn(move || {
+        let got = r.read_blocking().map(|res| res.buffer().to_vec());
+        let _ = tx.send((got, Instant::now()));
+    });
+    assert_eq!(child.line(), "committed");
+    let committed = Instant::now();
+    let (got, at) = rx
+        .recv_timeout(Duration::from_secs(10))
+        .expect("the blocking read is still waiting, 10 s after the commit");
+    assert_eq!(got.expect("read"), [0x2a]);
+    // The bound is 50 ms; a loaded machine may add to it, but not seconds.
+    let late = at.saturating_duration_since(committed);
+    assert!(
+        late < Duration::from_secs(2),
+        "read {late:?} after the commit"
+    );
+    reader.join().unwrap();
+    stream.write_all(&[1]).unwrap();
+    drop(stream);
     child.expect_success();
 }

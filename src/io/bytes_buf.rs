@@ -6,7 +6,6 @@ use crate::error::{ReadError, WriteError};
 use crate::pipe::home::{Home, InProcess};
 use crate::pipe::reader::{PipeReader, ReadResult};
 use crate::pipe::sequence::{Position, Sequence};
-use crate::pipe::wait::block_on;
 use crate::pipe::writer::PipeWriter;
 use bytes::buf::UninitSlice;
 use bytes::{Buf, BufMut};
@@ -251,5 +250,5 @@ pub fn read_buf_blocking<R, H: Home>(
     reader: &mut PipeReader<H>,
     f: impl FnOnce(&mut SequenceBuf<'_>) -> R,
 ) -> Result<R, ReadError> {
-    block_on(read_buf(reader, f))
+    reader.blocker().block_on(read_buf(reader, f))
 }

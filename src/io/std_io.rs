@@ -20,7 +20,6 @@ use super::error::{flush_canceled, read_canceled, reader_gone};
 use crate::error::WriteError;
 use crate::pipe::home::Home;
 use crate::pipe::reader::{PipeReader, ReadResult};
-use crate::pipe::wait::block_on;
 use crate::pipe::writer::PipeWriter;
 use core::future::poll_fn;
 use core::task::{Context, Poll};
@@ -202,7 +201,8 @@ pub(crate) fn poll_shutdown_io<H: Home>(
 /// an error or a cancel (`Interrupted`, which std's `read_exact` and `read_to_end` retry).
 impl<H: Home> Read for PipeReader<H> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        block_on(poll_fn(|cx| poll_read_slice(self, cx, buf)))
+        self.blocker()
+            .block_on(poll_fn(|cx| poll_read_slice(self, cx, buf)))
     }
 }
 
@@ -227,10 +227,12 @@ impl<H: Home> BufRead for PipeReader<H> {
 /// [`flush_blocking`](PipeWriter::flush_blocking) (it waits while backpressure holds).
 impl<H: Home> Write for PipeWriter<H> {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        block_on(poll_fn(|cx| poll_write_some(self, cx, buf)))
+        self.blocker()
+            .block_on(poll_fn(|cx| poll_write_some(self, cx, buf)))
     }
 
     fn flush(&mut self) -> io::Result<()> {
-        block_on(poll_fn(|cx| poll_flush_io(self, cx)))
+        self.blocker()
+            .block_on(poll_fn(|cx| poll_flush_io(self, cx)))
     }
 }

@@ -8,11 +8,12 @@
 //! the pipe's [`WakeFences`], resolved once when the pipe is created.
 
 use super::options::{PipeOptions, SpinWait, WakeFences};
-use super::wait::{seen_here, thread_tag, Spinner};
+use super::wait::{block_on, seen_here, thread_tag, Spinner};
 use crate::protocol::{FencePolicy, Side, SideWords, Wakeup};
 use crate::sync::fences::{asymmetric_available, AsymmetricFence};
 use crate::sync::waker_slot::WakerSlot;
 use crate::sync::Ordering;
+use core::future::Future;
 use core::task::Context;
 use crossbeam_utils::CachePadded;
 
@@ -111,7 +112,7 @@ impl LocalWakeup {
     fn note_seen(&self, words: SideWords<'_>) {
         if self.adaptive() {
             // Ordering: Relaxed; a hint for the spin, not part of any protocol.
-            words.mine.store(thread_tag(), Ordering::Relaxed);
+            words.mine.tag.store(thread_tag(), Ordering::Relaxed);
         }
     }
 }
@@ -135,7 +136,7 @@ impl Wakeup for LocalWakeup {
         // wake-ups land on its waker's thread is in its own `Spinner`: no shared line here.)
         let other_side_here = self.adaptive() && {
             // Ordering: Relaxed; a hint for the spin, not part of any protocol.
-            seen_here(words.other.load(Ordering::Relaxed))
+            seen_here(words.other.tag.load(Ordering::Relaxed))
         };
         SpinPlan {
             policy: self.spin,
@@ -158,7 +159,7 @@ impl Wakeup for LocalWakeup {
         if self.adaptive() && self.lands_on_waker(side) {
             // The woken side will most likely run here, after us.
             // Ordering: Relaxed; a hint for the spin, not part of any protocol.
-            words.other.store(thread_tag(), Ordering::Relaxed);
+            words.other.tag.store(thread_tag(), Ordering::Relaxed);
         }
         self.waker(side).wake();
     }
@@ -167,13 +168,13 @@ impl Wakeup for LocalWakeup {
         if self.adaptive() {
             // Ordering: Relaxed (all three); hints for the spin, not part of any protocol.
             // (The waker left its thread in its own word when it woke us.)
-            if seen_here(words.other.load(Ordering::Relaxed)) {
+            if seen_here(words.other.tag.load(Ordering::Relaxed)) {
                 state.resumed_on_waker();
                 self.slot(side)
                     .lands_on_waker
                     .store(true, Ordering::Relaxed);
             }
-            words.mine.store(thread_tag(), Ordering::Relaxed);
+            words.mine.tag.store(thread_tag(), Ordering::Relaxed);
         }
     }
 
@@ -187,6 +188,13 @@ impl Wakeup for LocalWakeup {
             // Ordering: Relaxed; a hint (the halves' own records start afresh too).
             slot.lands_on_waker.store(false, Ordering::Relaxed);
         }
+    }
+
+    /// A blocking call parks its thread.
+    const OWN_BLOCK_ON: bool = false;
+
+    fn block_on<F: Future>(&self, _side: Side, _words: SideWords<'_>, fut: F) -> F::Output {
+        block_on(fut)
     }
 }
 
@@ -204,15 +212,15 @@ pub(crate) fn fence_policy(options: &PipeOptions) -> FencePolicy {
 #[cfg(all(test, not(loom)))]
 mod tests {
     use super::*;
-    use crate::sync::AtomicUsize;
+    use crate::protocol::WakeWords;
     use std::sync::atomic::Ordering::Relaxed;
 
     /// The wake-up words of a ring: (writer's, reader's).
-    fn words() -> (AtomicUsize, AtomicUsize) {
-        (AtomicUsize::new(0), AtomicUsize::new(0))
+    fn words() -> (WakeWords, WakeWords) {
+        (WakeWords::new(), WakeWords::new())
     }
 
-    fn seen_from(side: Side, w: &(AtomicUsize, AtomicUsize)) -> SideWords<'_> {
+    fn seen_from(side: Side, w: &(WakeWords, WakeWords)) -> SideWords<'_> {
         match side {
             Side::Writer => SideWords {
                 mine: &w.0,
@@ -229,7 +237,7 @@ mod tests {
     fn would_spin(
         wk: &LocalWakeup,
         side: Side,
-        w: &(AtomicUsize, AtomicUsize),
+        w: &(WakeWords, WakeWords),
         state: &mut Spinner,
     ) -> bool {
         let plan = wk.spin_plan(side, seen_from(side, w));
@@ -284,7 +292,7 @@ mod tests {
         std::thread::scope(|s| {
             s.spawn(|| {
                 wk.wake(Side::Reader, seen_from(Side::Writer, &w));
-                assert_eq!(w.1.load(Relaxed), thread_tag());
+                assert_eq!(w.1.tag.load(Relaxed), thread_tag());
             });
         });
         // A pipe that does not spin adaptively keeps no hints.
@@ -298,6 +306,6 @@ mod tests {
         wk.wake(Side::Reader, seen_from(Side::Writer, &w));
         wk.resumed(Side::Reader, seen_from(Side::Reader, &w), &mut reader);
         assert!(!wk.lands_on_waker(Side::Reader));
-        assert_eq!((w.0.load(Relaxed), w.1.load(Relaxed)), (0, 0));
+        assert_eq!((w.0.tag.load(Relaxed), w.1.tag.load(Relaxed)), (0, 0));
     }
 }

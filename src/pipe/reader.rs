@@ -5,7 +5,7 @@ use super::canceller::PipeCanceller;
 use super::future::{ReadFuture, WriterCompletionFuture};
 use super::home::{Home, InProcess};
 use super::sequence::{Position, Sequence};
-use super::wait::block_on;
+use super::wait::Blocker;
 use crate::error::{completion_error, AdvanceError, CompletionError, ReadError};
 use crate::protocol::{Consumer, FencePolicy, Need, Ring, Side, Snap, Storage};
 use crate::sync::Arc;
@@ -82,6 +82,12 @@ impl<H: Home> PipeReader<H> {
     /// The shared ring.
     pub(crate) fn ring(&self) -> &Arc<Ring<H::Storage, H::Wakeup>> {
         self.c.ring()
+    }
+
+    /// How this half's blocking calls wait.
+    #[inline]
+    pub(crate) fn blocker(&self) -> Blocker<H::Storage, H::Wakeup> {
+        Blocker::new(self.ring(), Side::Reader)
     }
 
     /// Back to the state of a new pipe, with a new tag (after [`reset`](crate::reset)).
@@ -223,7 +229,7 @@ impl<H: Home> PipeReader<H> {
     /// # Errors
     /// As [`read`](Self::read).
     pub fn read_blocking(&mut self) -> Result<ReadResult<'_>, ReadError> {
-        block_on(self.read())
+        self.blocker().block_on(self.read())
     }
 
     /// As [`read_at_least`](Self::read_at_least), parking the thread while it waits.
@@ -231,7 +237,7 @@ impl<H: Home> PipeReader<H> {
     /// # Errors
     /// As [`read_at_least`](Self::read_at_least).
     pub fn read_at_least_blocking(&mut self, minimum: usize) -> Result<ReadResult<'_>, ReadError> {
-        block_on(self.read_at_least(minimum))
+        self.blocker().block_on(self.read_at_least(minimum))
     }
 
     /// The poll form of [`read`](Self::read). A `Pending` poll leaves the reader registered as

@@ -3,6 +3,8 @@
 //! three ways to wait.
 
 use super::options::SpinWait;
+use crate::protocol::{Ring, Side, Storage, Wakeup};
+use crate::sync::Arc;
 use core::future::Future;
 use core::time::Duration;
 use std::time::Instant;
@@ -163,6 +165,29 @@ fn spin_for<T>(max: Duration, mut ready: impl FnMut() -> Option<T>) -> Option<T>
         }
         if start.elapsed() >= max {
             return None;
+        }
+    }
+}
+
+/// How a blocking call of one side of a ring waits: as [`block_on`] (parking its thread), or,
+/// for a ring whose wake-up has its own way ([`Wakeup::OWN_BLOCK_ON`]: a futex word in memory
+/// shared with another process), that way; then it holds the ring for the call (an `Arc`
+/// clone: rings in process pay nothing).
+pub(crate) struct Blocker<S, W>(Option<(Arc<Ring<S, W>>, Side)>);
+
+impl<S: Storage, W: Wakeup> Blocker<S, W> {
+    /// The blocking calls of `side` of `ring`.
+    #[inline]
+    pub(crate) fn new(ring: &Arc<Ring<S, W>>, side: Side) -> Self {
+        Blocker(W::OWN_BLOCK_ON.then(|| (ring.clone(), side)))
+    }
+
+    /// Runs `fut` (a call of the side) to its end on this thread.
+    #[inline]
+    pub(crate) fn block_on<F: Future>(self, fut: F) -> F::Output {
+        match self.0 {
+            None => block_on(fut),
+            Some((ring, side)) => ring.block_on(side, fut),
         }
     }
 }

@@ -4,7 +4,7 @@
 use super::canceller::PipeCanceller;
 use super::future::{FlushFuture, GetMemoryFuture, ReaderCompletionFuture, WriteAllFuture};
 use super::home::{Home, InProcess};
-use super::wait::block_on;
+use super::wait::Blocker;
 use crate::error::{completion_error, CompletionError, WriteError};
 use crate::protocol::{FencePolicy, FlushResult, GrantFail, Producer, Ring, Side};
 use crate::sync::Arc;
@@ -54,6 +54,12 @@ impl<H: Home> PipeWriter<H> {
     /// The shared ring.
     pub(crate) fn ring(&self) -> &Arc<Ring<H::Storage, H::Wakeup>> {
         self.p.ring()
+    }
+
+    /// How this half's blocking calls wait.
+    #[inline]
+    pub(crate) fn blocker(&self) -> Blocker<H::Storage, H::Wakeup> {
+        Blocker::new(self.ring(), Side::Writer)
     }
 
     /// Back to the state of a new pipe (after [`reset`](crate::reset)).
@@ -150,7 +156,7 @@ impl<H: Home> PipeWriter<H> {
     /// # Errors
     /// As [`get_memory`](Self::get_memory).
     pub fn get_memory_blocking(&mut self, size_hint: usize) -> Result<&mut [u8], WriteError> {
-        block_on(self.get_memory(size_hint))
+        self.blocker().block_on(self.get_memory(size_hint))
     }
 
     /// The poll form of [`get_memory`](Self::get_memory); on `Ready(Ok(n))` the memory is
@@ -254,7 +260,7 @@ impl<H: Home> PipeWriter<H> {
     /// # Errors
     /// As [`flush`](Self::flush).
     pub fn flush_blocking(&mut self) -> Result<FlushResult, WriteError> {
-        block_on(self.flush())
+        self.blocker().block_on(self.flush())
     }
 
     /// Copies all of `data` into the pipe, across as many chunks as needed, committing and
@@ -277,7 +283,7 @@ impl<H: Home> PipeWriter<H> {
     /// # Errors
     /// As [`write_all`](Self::write_all).
     pub fn write_all_blocking(&mut self, data: &[u8]) -> Result<FlushResult, WriteError> {
-        block_on(self.write_all(data))
+        self.blocker().block_on(self.write_all(data))
     }
 
     /// The poll form of [`write_all`](Self::write_all). `written` counts the bytes of `data`

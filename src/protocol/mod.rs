@@ -195,8 +195,8 @@ pub(crate) struct ReaderSide {
     /// The tail a stall was judged on (stored with Release before the `STALLED` RMW, by
     /// whichever side sets it): only a commit past it ends the stall.
     pub(crate) stall_tail: AtomicU64,
-    /// The reader's word for the wake-up (see [`SideWords`]).
-    pub(crate) wake_word: AtomicUsize,
+    /// The reader's words for the wake-up (see [`SideWords`]).
+    pub(crate) wake: WakeWords,
 }
 
 /// What the writer publishes, on its own cache line.
@@ -208,8 +208,26 @@ pub(crate) struct WriterSide {
     pub(crate) need_head: AtomicU64,
     /// The `released` count that would give the parked writer a free slot.
     pub(crate) need_released: AtomicU64,
-    /// The writer's word for the wake-up (see [`SideWords`]).
-    pub(crate) wake_word: AtomicUsize,
+    /// The writer's words for the wake-up (see [`SideWords`]).
+    pub(crate) wake: WakeWords,
+}
+
+/// A side's words for its [`Wakeup`], on the side's own cursor line (see [`SideWords`]).
+#[repr(C)]
+pub(crate) struct WakeWords {
+    /// In process: the thread the side was last seen on (`pipe::local_wakeup`).
+    pub(crate) tag: AtomicUsize,
+    /// Across processes: the futex word a blocking call of the side waits on (`bell`).
+    pub(crate) park: AtomicU32,
+}
+
+impl WakeWords {
+    pub(crate) fn new() -> WakeWords {
+        WakeWords {
+            tag: AtomicUsize::new(0),
+            park: AtomicU32::new(0),
+        }
+    }
 }
 
 /// The words the two sides share: each side's cursor line and the state bits, each on a cache
@@ -233,7 +251,7 @@ impl Words {
                 tail: AtomicU64::new(0),
                 need_head: AtomicU64::new(0),
                 need_released: AtomicU64::new(0),
-                wake_word: AtomicUsize::new(0),
+                wake: WakeWords::new(),
             }),
             reader: CachePadded::new(ReaderSide {
                 head: AtomicU64::new(0),
@@ -241,25 +259,36 @@ impl Words {
                 released: AtomicU64::new(0),
                 wait_pos: AtomicU64::new(0),
                 stall_tail: AtomicU64::new(0),
-                wake_word: AtomicUsize::new(0),
+                wake: WakeWords::new(),
             }),
             state: CachePadded::new(AtomicU32::new(initial_state(fences))),
         }
     }
+
+    /// `side`'s words for the wake-up.
+    #[inline]
+    pub(crate) fn wake_words(&self, side: Side) -> &WakeWords {
+        match side {
+            Side::Writer => &self.writer.wake,
+            Side::Reader => &self.reader.wake,
+        }
+    }
 }
 
-/// A word on each side's own cache line, kept for the [`Wakeup`] to use as it likes: written
-/// only by its side (on the slow paths: parking, waking), read by the other side. The
-/// in-process wake-up records there the thread a side was last seen on, so that the other side
-/// does not spin for a side running on its own thread; a wake-up across processes could keep a
-/// futex word there. On the side's own line, a store to it costs nothing the side's cursor
-/// stores do not already pay, and the other side reads it with the cursors it reads anyway.
-#[derive(Clone, Copy, Debug)]
+/// Words on each side's own cache line ([`WakeWords`]), kept for the [`Wakeup`] to use as it
+/// likes, on the slow paths only (parking, waking). The in-process wake-up records in `tag`
+/// the thread a side was last seen on, so that the other side does not spin for a side
+/// running on its own thread; the wake-up across processes keeps in `park` the futex word a
+/// blocking call of the side waits on, which the other process wakes. On the side's own line,
+/// a store to them costs nothing the side's cursor stores do not already pay, and the other
+/// side reads them with the cursors it reads anyway.
+#[derive(Clone, Copy)]
+#[allow(missing_debug_implementations)]
 pub struct SideWords<'a> {
-    /// The calling side's word.
-    pub(crate) mine: &'a AtomicUsize,
-    /// The other side's word.
-    pub(crate) other: &'a AtomicUsize,
+    /// The calling side's words.
+    pub(crate) mine: &'a WakeWords,
+    /// The other side's words.
+    pub(crate) other: &'a WakeWords,
 }
 
 /// The sizes a ring is built with (checked by the front-end's options).
@@ -538,11 +567,16 @@ impl<S: Storage, W: Wakeup> Ring<S, W> {
     #[inline]
     fn side_words(&self, side: Side) -> SideWords<'_> {
         let words = self.words();
-        let (w, r) = (&words.writer.wake_word, &words.reader.wake_word);
-        match side {
-            Side::Writer => SideWords { mine: w, other: r },
-            Side::Reader => SideWords { mine: r, other: w },
+        SideWords {
+            mine: words.wake_words(side),
+            other: words.wake_words(side.other()),
         }
+    }
+
+    /// Runs a blocking call of `side` to its end on this thread, waiting as the wake-up does
+    /// (only for a wake-up with [`Wakeup::OWN_BLOCK_ON`]).
+    pub(crate) fn block_on<F: core::future::Future>(&self, side: Side, fut: F) -> F::Output {
+        self.wakeup.block_on(side, self.side_words(side), fut)
     }
 
     /// `side.other()` wakes `side`, which it found waiting, after publishing what it waited
@@ -753,8 +787,10 @@ impl<S: Storage, W: Wakeup> Ring<S, W> {
         for len in self.storage.lens() {
             len.store(OPEN, Ordering::Relaxed);
         }
-        words.writer.wake_word.store(0, Ordering::Relaxed);
-        words.reader.wake_word.store(0, Ordering::Relaxed);
+        for wake in [&words.writer.wake, &words.reader.wake] {
+            wake.tag.store(0, Ordering::Relaxed);
+            wake.park.store(0, Ordering::Relaxed);
+        }
         self.wakeup.reset();
         // Ordering: Release; pairs with the Acquire loads of `state` by the halves and by
         // cancel handles.

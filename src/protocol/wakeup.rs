@@ -3,10 +3,12 @@
 //! The protocol decides *when* a side must park (nothing to read, no room, paused) and *when*
 //! the other side must wake it (its `*_WAITING` bit is set and what it waits for is there); a
 //! [`Wakeup`] decides *how*. In process, a parked side leaves its task's waker in a slot and
-//! the other side wakes it (`pipe::local_wakeup::LocalWakeup`); across processes, a parked side
-//! would wait on a futex word or an eventfd in the shared region.
+//! the other side wakes it (`pipe::local_wakeup::LocalWakeup`); across processes, a blocking
+//! call waits on a futex word in the shared region, an async one for a ring on the socket the
+//! region came over (`bell`).
 
 use super::SideWords;
+use core::future::Future;
 use core::task::Context;
 
 /// One of the two halves of a ring.
@@ -80,4 +82,12 @@ pub trait Wakeup: Send + Sync {
     /// Forgets any registered waiter of either side (the ring is being reset; both halves
     /// completed, so nobody waits).
     fn reset(&self);
+
+    /// Whether a blocking call waits in [`block_on`](Self::block_on) (a futex word in memory
+    /// shared with another process); if not, it parks its thread (`pipe::wait::block_on`).
+    const OWN_BLOCK_ON: bool;
+
+    /// Runs a blocking call of `side` (`words` seen from `side`) to its end on this thread:
+    /// polls `fut`, and waits as this wake-up does while it is pending.
+    fn block_on<F: Future>(&self, side: Side, words: SideWords<'_>, fut: F) -> F::Output;
 }

@@ -158,9 +158,10 @@ fn create(options: &PipeOptions, local: Side) -> io::Result<(Arc<SharedRing>, Pe
     let hello = layout.encode(local.other());
     send_with_fds(mine.as_fd(), &hello, &[region.fd()])?;
     let status = Arc::new(PeerStatus::default());
-    let storage = MappedRing::new(region, layout, local, status.clone());
+    let region = Arc::new(region);
+    let storage = MappedRing::new(region.clone(), layout, local, status.clone());
     storage.init();
-    let wakeup = shm_wakeup(local, options.spin, mine, status)?;
+    let wakeup = shm_wakeup(local, options.spin, mine, status, region)?;
     let ring = Arc::new(Ring::new(params(&layout), storage, wakeup));
     Ok((
         ring,
@@ -200,10 +201,10 @@ fn attach(socket: OwnedFd, want: Side, spin: SpinWait) -> io::Result<Arc<SharedR
     let [memfd]: [OwnedFd; 1] = fds.try_into().map_err(|f: Vec<OwnedFd>| {
         refuse(format!("{} descriptors with the handshake, not 1", f.len()))
     })?;
-    let region = Region::open(memfd, layout.len)?;
+    let region = Arc::new(Region::open(memfd, layout.len)?);
     let status = Arc::new(PeerStatus::default());
-    let storage = MappedRing::new(region, layout, want, status.clone());
-    let wakeup = shm_wakeup(want, spin, socket, status)?;
+    let storage = MappedRing::new(region.clone(), layout, want, status.clone());
+    let wakeup = shm_wakeup(want, spin, socket, status, region)?;
     Ok(Arc::new(Ring::new(params(&layout), storage, wakeup)))
 }
 

@@ -38,9 +38,9 @@ const MAX_CHUNK: u64 = 1 << 30;
 /// compute, anything absurd.
 const MAX_REGION: u64 = 1 << 40;
 
-/// The handshake's first bytes: names the protocol and its version (2: the memfd alone comes
-/// with it, the bells are the socket's).
-const MAGIC: [u8; 8] = *b"RPSHM\x00\x02\x00";
+/// The handshake's first bytes: names the protocol and its version (3: the memfd alone comes
+/// with it, the bells are the socket's, each side's line holds its futex word).
+const MAGIC: [u8; 8] = *b"RPSHM\x00\x03\x00";
 /// The handshake's size in bytes.
 pub(crate) const HELLO_LEN: usize = 80;
 

@@ -2,7 +2,12 @@
 //! [`PipeWriter`] and [`PipeReader`] (read/advance_to, get_memory/advance/flush, backpressure,
 //! cancel, completion with an error, async/blocking/non-blocking, the I/O traits), with its
 //! bytes in a region both processes map, and no system call on the hot path: a publish makes
-//! one only when the other side is parked (it rings it: a byte on the ring's socket).
+//! one only when the other side is parked. A blocking call parks on a futex word in the region,
+//! which the other process wakes with one `FUTEX_WAKE` (the waiting thread runs next: a
+//! round trip between two parked processes on one CPU costs two such hand-offs, about what a
+//! pipe(2) pays); an async task is woken through the ring's socket (a byte on it, which a
+//! watcher thread in the waiting process reads before it wakes the task's waker, on whatever
+//! executor it runs).
 //!
 //! * [`writer`] / [`reader`] make a ring and keep one end; the [`PeerEnd`] goes to the other
 //!   process: inherited by a child ([`PeerEnd::inherit`], [`SharedReader::from_handle_string`])
@@ -15,10 +20,12 @@
 //!   What a hostile or broken peer **can** do: make this side read bytes it chose (treat what
 //!   you read as untrusted input, and as liable to change while you look at it: it is memory
 //!   the other process can write), stop waking this side or wake it for nothing (as a live
-//!   peer that stops may), and break the protocol, which this side reports as the other side
-//!   completing with [`PeerError::ProtocolViolation`]. What it **cannot** do: make ringpipe
-//!   touch memory outside the region or its own, allocate without bound, spin without end, or
-//!   panic.
+//!   peer that stops may; a blocking call looks again every 50 ms in any case, so it is not
+//!   held past that by a peer that commits without waking it), and break the protocol, which
+//!   this side reports as the other side completing with [`PeerError::ProtocolViolation`].
+//!   What it **cannot** do: make ringpipe touch memory outside the region or its own, allocate
+//!   without bound, spin without end, or panic. (A peer that keeps changing a blocking call's
+//!   futex word makes it poll again each time: as many wake-ups as it pays system calls.)
 //! * A peer that goes away (exit, SIGKILL, dropping its end) is seen at once: the socket the
 //!   ring came over (which carries the rings too) hangs up, a watcher thread that waits on it
 //!   records [`PeerError::Gone`] and wakes the waiting call. The region is a sealed memfd with

@@ -5,18 +5,21 @@
 
 use super::layout::{ErrorRecord, Layout, ERROR_BYTES};
 use super::status::{PeerEnd, PeerError, PeerStatus};
-use super::sys::Region;
+use super::sys::{futex_wait, futex_wake, Region};
+use crate::bell::Mapping;
 use crate::error::CompletionError;
 use crate::protocol::{completed_bit, failed_bit, Side, Storage, Words, OPEN};
-use crate::sync::{AtomicUsize, Ordering};
+use crate::sync::{AtomicU32, AtomicUsize, Ordering};
 use std::ops::RangeInclusive;
 use std::sync::Arc;
+use std::time::Duration;
 
 /// A shared ring's memory, seen from the process that holds side `local`.
 // `pub` only to be named by the sealed `Home` trait; unreachable from outside the crate.
 #[allow(missing_debug_implementations)]
 pub struct MappedRing {
-    region: Region,
+    /// Shared with the wake-up (its futex words) and its blocking calls' wakers.
+    region: Arc<Region>,
     layout: Layout,
     mask: u64,
     local: Side,
@@ -30,7 +33,7 @@ impl MappedRing {
     /// The ring in `region` (of `layout.len` bytes), for side `local`. A new region (all
     /// zero) must be [`init`](Self::init)ed by its creator before the other process gets it.
     pub(crate) fn new(
-        region: Region,
+        region: Arc<Region>,
         layout: Layout,
         local: Side,
         status: Arc<PeerStatus>,
@@ -91,6 +94,31 @@ impl MappedRing {
     }
 }
 
+// A region is at least a page long (`Region`), so it holds the words.
+const _: () = assert!(std::mem::size_of::<Words>() <= 4096);
+
+/// How long a blocking call waits on its futex word before it looks again, woken or not: the
+/// longest a peer that puts the word back (see `bell`) can hold it.
+const FUTEX_RECHECK: Duration = Duration::from_millis(50);
+
+impl Mapping for Region {
+    #[inline]
+    fn words(&self) -> &Words {
+        // SAFETY: `Words` is at offset 0 of the page-aligned region (aligned for it; every
+        // region is at least a page, asserted above to hold it), and is atomics only: valid
+        // whatever the bytes.
+        unsafe { &*(self.as_ptr() as *const Words) }
+    }
+
+    fn futex_wait(&self, word: &AtomicU32, expected: u32) {
+        futex_wait(word, expected, FUTEX_RECHECK);
+    }
+
+    fn futex_wake(&self, word: &AtomicU32) {
+        futex_wake(word);
+    }
+}
+
 // SAFETY: every pointer handed out is inside the region (the offsets come from the checked
 // `Layout`, slot `seq & mask` of `slots`); the region is mapped for as long as `self` lives;
 // `lens` has `slots` words. The bytes are shared with the other process, which may write them
@@ -102,9 +130,7 @@ unsafe impl Storage for MappedRing {
 
     #[inline]
     fn words(&self) -> &Words {
-        // SAFETY: `Words` is at offset 0 of the page-aligned region (aligned for it), and is
-        // atomics only: valid whatever the bytes.
-        unsafe { &*(self.region.as_ptr() as *const Words) }
+        Mapping::words(&*self.region)
     }
 
     #[inline]

@@ -17,6 +17,7 @@ use std::io;
 use std::mem::{size_of, zeroed, MaybeUninit};
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
 use std::ptr::{self, NonNull};
+use std::sync::atomic::AtomicU32;
 use std::time::{Duration, Instant};
 
 /// The seals a shared region must carry before it is mapped: its size can neither shrink (the
@@ -117,7 +118,9 @@ fn kind_of(mode: libc::mode_t) -> &'static str {
 /// A memfd mapped shared, readable and writable, whose size is sealed: the memory of the pipe
 /// that two processes share. Unmapped (and the descriptor closed) when dropped; the memory
 /// itself lives until the last process holding the memfd or a mapping of it lets go.
-pub(crate) struct Region {
+// `pub` only to be named by the sealed `Home` trait; unreachable from outside the crate.
+#[allow(missing_debug_implementations)]
+pub struct Region {
     /// The first byte of the mapping (page-aligned).
     ptr: NonNull<u8>,
     /// The length of the mapping and of the memfd, in bytes.
@@ -381,6 +384,43 @@ impl AsFd for EventFd {
     fn as_fd(&self) -> BorrowedFd<'_> {
         self.0.as_fd()
     }
+}
+
+/// Waits while the futex word `word` holds `expected`, for at most `timeout`: returns when
+/// woken, at once if the word holds another value, at the timeout, or on a signal. The word may
+/// be in memory another process maps (no `FUTEX_PRIVATE_FLAG`: the kernel finds the waiters
+/// by the page, whoever maps it).
+pub(crate) fn futex_wait(word: &AtomicU32, expected: u32, timeout: Duration) {
+    let ts = libc::timespec {
+        tv_sec: timeout.as_secs().min(libc::time_t::MAX as u64) as libc::time_t,
+        tv_nsec: timeout.subsec_nanos() as libc::c_long,
+    };
+    // SAFETY: `word` is a live, aligned 32-bit word (an atomic: the kernel reads it as one),
+    // `ts` a valid relative timeout; FUTEX_WAIT only reads them. Every outcome (woken,
+    // EAGAIN, ETIMEDOUT, EINTR) means "look again", so the result is not needed.
+    unsafe {
+        libc::syscall(
+            libc::SYS_futex,
+            word.as_ptr(),
+            libc::FUTEX_WAIT,
+            expected,
+            &ts as *const libc::timespec,
+        )
+    };
+}
+
+/// Wakes every thread waiting on the futex word `word`, in any process that maps it.
+pub(crate) fn futex_wake(word: &AtomicU32) {
+    // SAFETY: `word` is a live, aligned 32-bit word; FUTEX_WAKE does not access its value (the
+    // address names the futex). It cannot fail for a valid address.
+    unsafe {
+        libc::syscall(
+            libc::SYS_futex,
+            word.as_ptr(),
+            libc::FUTEX_WAKE,
+            libc::c_int::MAX,
+        )
+    };
 }
 
 // The tests use pidfds (another kind of anonymous inode, a process's end); the pipe learns
@@ -778,6 +818,43 @@ mod tests {
         // SAFETY: one valid pollfd.
         let n = unsafe { libc::poll(&mut pfd, 1, 10_000) };
         n == 1 && pfd.revents & libc::POLLHUP != 0
+    }
+
+    /// The 32-bit word at `offset` of `region` (a futex word).
+    fn word32(region: &Region, offset: usize) -> &AtomicU32 {
+        assert!(offset + 4 <= region.len() && offset % 4 == 0);
+        // SAFETY: as for `word`.
+        unsafe { &*region.as_ptr().add(offset).cast::<AtomicU32>() }
+    }
+
+    #[test]
+    fn a_futex_wait_is_woken_through_another_mapping_and_bounded_otherwise() {
+        let a = Region::create("ringpipe-test", page()).unwrap();
+        let b = Region::open(dup(a.fd()), page()).unwrap();
+        let (wa, wb) = (word32(&a, 64), word32(&b, 64));
+        // A word that no longer holds the expected value: no wait at all.
+        wa.store(5, Ordering::Relaxed);
+        let t = Instant::now();
+        futex_wait(wa, 4, Duration::from_secs(10));
+        assert!(t.elapsed() < Duration::from_secs(5));
+        // Nobody wakes it: it ends at its bound.
+        let t = Instant::now();
+        futex_wait(wa, 5, Duration::from_millis(30));
+        assert!(t.elapsed() >= Duration::from_millis(30));
+        // Woken through the other mapping of the page (as by the other process): well before
+        // its bound.
+        let t = Instant::now();
+        std::thread::scope(|s| {
+            s.spawn(|| {
+                while wa.load(Ordering::Relaxed) == 5 {
+                    futex_wait(wa, 5, Duration::from_secs(20));
+                }
+            });
+            std::thread::sleep(Duration::from_millis(50));
+            wb.store(7, Ordering::Relaxed);
+            futex_wake(wb);
+        });
+        assert!(t.elapsed() < Duration::from_secs(10), "{:?}", t.elapsed());
     }
 
     #[test]

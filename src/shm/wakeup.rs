@@ -1,12 +1,13 @@
 //! The OS half of a shared ring's wake-up: its bell is the `SOCK_SEQPACKET` socket the ring
 //! came over, and its watcher is a thread that waits on this process's end of it (`poll(2)`;
-//! it never spins). The protocol half, shared with the loom model that checks it, is
+//! it never spins). (Blocking calls wait on their futex words instead: the region's `futex`
+//! calls are in `storage`.) The protocol half, shared with the loom model that checks it, is
 //! [`BellWakeup`](crate::bell::BellWakeup).
 //!
 //! The other process rings a side by sending one byte on its end of the socket; the watcher
 //! reads what is there (each message is a ring, whatever it holds) and wakes the waker in the
-//! side's slot (a blocking call's waker unparks its thread, an async one's reaches its
-//! executor, whichever it is). The end of the stream means the other process is gone (it
+//! side's slot (an async task's reaches its executor, whichever it is; a blocking call's bumps
+//! its futex word: the way a completion, or the other process's loss, reaches it). The end of the stream means the other process is gone (it
 //! exited, was killed, or dropped its end): the watcher records it ([`PeerStatus`]), from then
 //! on the other side reads as completed with [`PeerError::Gone`](super::PeerError::Gone), and
 //! the waiter is woken to see it.
@@ -21,7 +22,7 @@
 //! before every read) or from the end of the stream.
 
 use super::status::PeerStatus;
-use super::sys::{wait_any, EventFd};
+use super::sys::{wait_any, EventFd, Region};
 use crate::bell::{deliver, Bell, BellWakeup};
 use crate::pipe::options::SpinWait;
 use crate::protocol::Side;
@@ -32,7 +33,7 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 
 /// The wake-up of one process's side of a shared ring.
-pub(crate) type ShmWakeup = BellWakeup<SocketBell, Watcher>;
+pub(crate) type ShmWakeup = BellWakeup<SocketBell, Watcher, Region>;
 
 /// The other process's bell: this process's end of the ring's socket (the watcher reads the
 /// same end for this process's rings).
@@ -92,12 +93,14 @@ impl Drop for Watcher {
     }
 }
 
-/// The wake-up of side `local`, ringing the other process on `socket` and with a watcher on it.
+/// The wake-up of side `local` of the ring in `region`, ringing the other process on `socket`
+/// and with a watcher on it.
 pub(crate) fn shm_wakeup(
     local: Side,
     spin: SpinWait,
     socket: OwnedFd,
     status: Arc<PeerStatus>,
+    region: Arc<Region>,
 ) -> io::Result<ShmWakeup> {
     let waker = Arc::new(WakerSlot::new());
     let socket = Arc::new(socket);
@@ -121,6 +124,7 @@ pub(crate) fn shm_wakeup(
         SocketBell(socket),
         waker,
         watcher,
+        region,
     ))
 }
 

@@ -8,7 +8,7 @@
 //! hash and a small PRNG. [`exec`]: minimal executors and a spin-loop backoff. [`sockets`]: the
 //! stream byte at a position and a close that resets, for the tests over real sockets.
 //! [`child`]: the test binary run again as a child process with a role. [`procfs`]: this
-//! process's open descriptors and thread names.
+//! process's open descriptors, threads and peak memory.
 #![allow(dead_code)]
 
 pub mod child;

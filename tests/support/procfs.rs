@@ -1,5 +1,6 @@
-//! What `/proc` says of this process: its open descriptors, its threads' names and its peak
-//! memory, for the tests that check that nothing is left behind or grows without bound.
+//! What `/proc` says of this process: its open descriptors, its threads (by name: how many,
+//! how often they slept) and its peak memory, for the tests that check that nothing is left
+//! behind or grows without bound, or that a thread stays asleep.
 
 use std::collections::BTreeSet;
 use std::os::fd::RawFd;
@@ -19,17 +20,37 @@ pub fn open_fds() -> BTreeSet<RawFd> {
     fds
 }
 
-/// The names (`comm`, at most 15 bytes) of this process's threads; a thread that ends while
-/// they are listed is left out.
-pub fn thread_names() -> Vec<String> {
-    let mut names = Vec::new();
-    for entry in std::fs::read_dir("/proc/self/task").unwrap() {
-        let Ok(entry) = entry else { continue };
-        if let Ok(name) = std::fs::read_to_string(entry.path().join("comm")) {
-            names.push(name.trim_end().to_owned());
-        }
-    }
-    names
+/// How many of this process's threads are named `name` (as the kernel keeps it: `comm`, its
+/// first 15 bytes); a thread that ends while they are counted is left out.
+pub fn threads_named(name: &str) -> usize {
+    tasks_named(name).count()
+}
+
+/// The `/proc/self/task` directories of the threads named `name` (its first 15 bytes).
+fn tasks_named(name: &str) -> impl Iterator<Item = std::path::PathBuf> + '_ {
+    let comm = &name.as_bytes()[..name.len().min(15)];
+    std::fs::read_dir("/proc/self/task")
+        .unwrap()
+        .filter_map(Result::ok)
+        .map(|entry| entry.path())
+        .filter(move |task| {
+            std::fs::read(task.join("comm"))
+                .is_ok_and(|c| c.strip_suffix(b"\n").unwrap_or(&c) == comm)
+        })
+}
+
+/// How often this process's threads named `name` have gone to sleep and been woken
+/// (`voluntary_ctxt_switches`, summed over them; a thread that ends meanwhile is left out).
+pub fn sleeps_of(name: &str) -> u64 {
+    tasks_named(name)
+        .filter_map(|task| {
+            let status = std::fs::read_to_string(task.join("status")).ok()?;
+            let line = status
+                .lines()
+                .find_map(|l| l.strip_prefix("voluntary_ctxt_switches:"))?;
+            line.trim().parse::<u64>().ok()
+        })
+        .sum()
 }
 
 /// The most resident memory this process has had (`VmHWM`), in KiB; 0 if unknown.
