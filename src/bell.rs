@@ -22,6 +22,12 @@
 //!   watcher goes round again; one that came before it found the waker registered (a side
 //!   registers before it sets its bit), and the wake that follows the drain reaches it.
 //!
+//! Why an async waiter is not woken by its executor's reactor directly (say tokio's `AsyncFd`
+//! on the socket): a half is not tied to one runtime (it can move, or be polled by any
+//! executor), a reactor nobody drives (an idle current-thread runtime) would never deliver the
+//! ring, and registering with a runtime built without its IO driver panics inside tokio. The
+//! watcher costs an async wake-up one more thread hand-off; blocking calls have none.
+//!
 //! loom checks both with the protocol (`loom-tests/tests/shm_wakeup.rs`). Events of the local
 //! process (a cancel, the local side's own completion) wake the local waker directly; a
 //! completion rings the other side's bell, and its watcher wakes whatever waits (a blocking

@@ -801,7 +801,7 @@ impl<S: Storage, W: Wakeup> Ring<S, W> {
 }
 
 /// `state` of a new ring: a symmetric-only ring is in symmetric mode for good.
-fn initial_state(fences: FencePolicy) -> u32 {
+pub(crate) fn initial_state(fences: FencePolicy) -> u32 {
     match fences {
         FencePolicy::Symmetric => SYM_FENCES,
         FencePolicy::Adaptive | FencePolicy::Asymmetric => 0,

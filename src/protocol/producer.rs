@@ -19,8 +19,8 @@ pub struct FlushResult {
 impl FlushResult {
     /// How many bytes of [`write_all`](crate::PipeWriter::write_all)'s data went into the pipe: all
     /// of them, unless a [`cancel_pending_flush`](crate::PipeCanceller::cancel_pending_flush) ended
-    /// its wait for room (then `is_canceled`) or the reader completed (then `is_completed`;
-    /// the bytes were dropped). 0 for a flush, which takes no data.
+    /// its wait for room (then `is_canceled`) or the reader completed while it waited (then
+    /// `is_completed`, and the rest was not copied). 0 for a flush, which takes no data.
     pub fn written(&self) -> usize {
         self.written
     }
@@ -43,7 +43,9 @@ impl FlushResult {
     pub fn is_canceled(&self) -> bool {
         self.canceled
     }
-    /// The reader has completed (without an error): further writes are dropped.
+    /// The reader has completed (without an error), as this flush or write found at its end:
+    /// further writes are dropped. Whether it read the bytes this call committed is not known:
+    /// it may have taken them before it completed, or completed before they came.
     pub fn is_completed(&self) -> bool {
         self.completed
     }

@@ -8,7 +8,9 @@ use super::status::{PeerEnd, PeerError, PeerStatus};
 use super::sys::{futex_wait, futex_wake, Region};
 use crate::bell::Mapping;
 use crate::error::CompletionError;
-use crate::protocol::{completed_bit, failed_bit, Side, Storage, Words, OPEN};
+use crate::protocol::{
+    completed_bit, failed_bit, initial_state, FencePolicy, Side, Storage, Words, OPEN,
+};
 use crate::sync::{AtomicU32, AtomicUsize, Ordering};
 use std::ops::RangeInclusive;
 use std::sync::Arc;
@@ -57,11 +59,11 @@ impl MappedRing {
     /// share cannot pair `membarrier(2)` (which reaches this process's threads only) with the
     /// other side.
     pub(crate) fn init(&self) {
-        let fresh = Words::new(crate::protocol::FencePolicy::Symmetric);
-        // Ordering: Relaxed; the region is handed over afterwards (a system call: sendmsg).
+        // Ordering: Relaxed; nobody else can see the region before `create` returns the
+        // `PeerEnd`, whose hand-over to the other process (a system call) publishes it.
         self.words()
             .state
-            .store(fresh.state.load(Ordering::Relaxed), Ordering::Relaxed);
+            .store(initial_state(FencePolicy::Symmetric), Ordering::Relaxed);
         for len in self.lens() {
             len.store(OPEN, Ordering::Relaxed);
         }

@@ -360,23 +360,6 @@ impl EventFd {
             Err(e) => Err(e),
         }
     }
-
-    /// Resets the counter to zero without waiting; `true` if it was signalled (above zero).
-    #[cfg(test)]
-    /// An eventfd we own fails a read only with `EAGAIN` (not signalled) or `EINTR`
-    /// (retried); any other error counts as not signalled.
-    pub(crate) fn drain(&self) -> bool {
-        let mut count: u64 = 0;
-        // SAFETY: `count` is 8 writable bytes, the size an eventfd read takes.
-        let r = cvt_retry_size(|| unsafe {
-            libc::read(
-                self.0.as_raw_fd(),
-                (&mut count as *mut u64).cast(),
-                size_of::<u64>(),
-            )
-        });
-        matches!(r, Ok(n) if n == size_of::<u64>())
-    }
 }
 
 impl AsFd for EventFd {
@@ -421,43 +404,6 @@ pub(crate) fn futex_wake(word: &AtomicU32) {
             libc::c_int::MAX,
         )
     };
-}
-
-// The tests use pidfds (another kind of anonymous inode, a process's end); the pipe learns
-// that the other process is gone from its socket's hang-up instead.
-#[cfg(test)]
-/// A pidfd for process `pid` (`pidfd_open`, Linux 5.3; close-on-exec): it becomes readable
-/// once the process exits, and names that process even after its number is reused.
-///
-/// # Errors
-/// `InvalidInput` if `pid` is not positive; the OS error otherwise: `ENOSYS` on a kernel
-/// older than 5.3, `ESRCH` if no such process exists.
-pub(crate) fn pidfd_open(pid: libc::pid_t) -> io::Result<OwnedFd> {
-    if pid <= 0 {
-        return Err(invalid(format!("{pid} is not a process id")));
-    }
-    // The raw system call: glibc's wrapper is 2.36 and later, and missing from musl.
-    // SAFETY: pidfd_open takes a pid and flags (none); the returned descriptor is new and ours.
-    let rc = unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0 as libc::c_uint) };
-    if rc < 0 {
-        return Err(io::Error::last_os_error());
-    }
-    // SAFETY: the system call succeeded, so `rc` is a new descriptor that nobody else owns.
-    Ok(unsafe { OwnedFd::from_raw_fd(rc as RawFd) })
-}
-
-#[cfg(test)]
-/// Whether the process behind `pidfd` has exited (its pidfd is readable), without waiting.
-/// `false` if the poll itself fails.
-pub(crate) fn process_exited(pidfd: BorrowedFd<'_>) -> bool {
-    let mut pfd = libc::pollfd {
-        fd: pidfd.as_raw_fd(),
-        events: libc::POLLIN,
-        revents: 0,
-    };
-    // SAFETY: one valid pollfd; a zero timeout never waits.
-    let n = unsafe { libc::poll(&mut pfd, 1, 0) };
-    n > 0 && pfd.revents != 0
 }
 
 /// `timeout` in whole milliseconds for poll, rounded up (a wait never ends before its time)
@@ -758,12 +704,11 @@ pub(crate) fn recv_with_fds_flags(
 }
 
 #[cfg(all(test, not(miri)))]
-// Not under Miri: memfds, eventfds, pidfds, child processes and descriptor passing are system
+// Not under Miri: memfds, eventfds, futexes and descriptor passing are system
 // calls its isolation refuses (CI runs the library's tests there).
 mod tests {
     use super::*;
     use std::os::unix::net::UnixStream;
-    use std::process::Command;
     use std::sync::atomic::{AtomicU64, Ordering};
 
     fn page() -> usize {
@@ -818,6 +763,22 @@ mod tests {
         // SAFETY: one valid pollfd.
         let n = unsafe { libc::poll(&mut pfd, 1, 10_000) };
         n == 1 && pfd.revents & libc::POLLHUP != 0
+    }
+
+    /// Resets `ev`'s counter to zero without waiting; `true` if it was signalled (above zero).
+    /// An eventfd we own fails a read only with `EAGAIN` (not signalled) or `EINTR`
+    /// (retried); any other error counts as not signalled.
+    fn drain(ev: &EventFd) -> bool {
+        let mut count: u64 = 0;
+        // SAFETY: `count` is 8 writable bytes, the size an eventfd read takes.
+        let r = cvt_retry_size(|| unsafe {
+            libc::read(
+                ev.as_fd().as_raw_fd(),
+                (&mut count as *mut u64).cast(),
+                size_of::<u64>(),
+            )
+        });
+        matches!(r, Ok(n) if n == size_of::<u64>())
     }
 
     /// The 32-bit word at `offset` of `region` (a futex word).
@@ -945,7 +906,7 @@ mod tests {
     fn eventfd_signal_drain_and_wait() {
         let ev = EventFd::new().unwrap();
         let other = EventFd::new().unwrap();
-        assert!(!ev.drain(), "starts unsignalled");
+        assert!(!drain(&ev), "starts unsignalled");
         let t = Duration::from_millis(30);
         let begin = Instant::now();
         assert_eq!(
@@ -960,8 +921,8 @@ mod tests {
             wait_any(&[other.as_fd(), ev.as_fd()], long).unwrap(),
             Some(1)
         );
-        assert!(ev.drain());
-        assert!(!ev.drain(), "drained by one read");
+        assert!(drain(&ev));
+        assert!(!drain(&ev), "drained by one read");
         assert_eq!(wait_any(&[ev.as_fd()], Some(Duration::ZERO)).unwrap(), None);
         // From another thread, while waiting.
         let waker = std::thread::scope(|s| {
@@ -978,42 +939,10 @@ mod tests {
         let n = unsafe { libc::write(ev.as_fd().as_raw_fd(), (&max as *const u64).cast(), 8) };
         assert_eq!(n, 8);
         ev.signal().unwrap();
-        assert!(ev.drain());
+        assert!(drain(&ev));
         // Nothing to wait on and no limit is refused; no descriptors and a limit is a sleep.
         assert_refused(wait_any(&[], None), "timeout");
         assert_eq!(wait_any(&[], Some(Duration::from_millis(1))).unwrap(), None);
-    }
-
-    #[test]
-    fn pidfd_becomes_readable_when_the_child_exits() {
-        let long = Some(Duration::from_secs(30));
-        let mut child = Command::new("sleep").arg("60").spawn().unwrap();
-        let pidfd = pidfd_open(child.id() as libc::pid_t).unwrap();
-        assert!(!process_exited(pidfd.as_fd()));
-        assert_eq!(
-            wait_any(&[pidfd.as_fd()], Some(Duration::from_millis(20))).unwrap(),
-            None
-        );
-        child.kill().unwrap();
-        assert_eq!(wait_any(&[pidfd.as_fd()], long).unwrap(), Some(0));
-        assert!(process_exited(pidfd.as_fd()));
-        child.wait().unwrap();
-        assert!(process_exited(pidfd.as_fd()), "and after it is reaped");
-
-        let mut child = Command::new("true").spawn().unwrap();
-        let pidfd = pidfd_open(child.id() as libc::pid_t).unwrap();
-        let ev = EventFd::new().unwrap();
-        assert_eq!(
-            wait_any(&[ev.as_fd(), pidfd.as_fd()], long).unwrap(),
-            Some(1)
-        );
-        assert!(child.wait().unwrap().success());
-
-        // SAFETY: F_GETFD takes no argument.
-        let fl = unsafe { libc::fcntl(pidfd.as_raw_fd(), libc::F_GETFD) };
-        assert_ne!(fl & libc::FD_CLOEXEC, 0);
-        assert_refused(pidfd_open(0), "not a process id");
-        assert_refused(pidfd_open(-1), "not a process id");
     }
 
     #[test]
@@ -1040,7 +969,7 @@ mod tests {
             wait_any(&[ev.as_fd()], Some(Duration::from_secs(10))).unwrap(),
             Some(0)
         );
-        assert!(ev.drain());
+        assert!(drain(&ev));
         assert_eq!(word(&region, 16).load(Ordering::Acquire), 42);
 
         // Data without descriptors; no descriptors accepted.
