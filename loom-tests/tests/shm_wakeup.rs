@@ -5,9 +5,12 @@
 //! side's slot), a blocking call on its futex word (the other side bumps the word and wakes
 //! it). Loom's mutex and condition variable stand in for the socket and the futex calls
 //! (`ringpipe::loom_shm`). The first model's reader waits async (the bell); the second's
-//! halves both block (the futex words).
+//! halves both block (the futex words); the last two block on the futex word and are woken
+//! by an event: the other side's completion (a ring, then the watcher through the blocking
+//! call's waker) and a cancel from a thread of the same "process" (the waker directly).
 //!
-//! Threads: the main one (reader), the writer and one watcher per side: loom's limit.
+//! Threads: the main one (reader), the writer (or a canceller) and one watcher per side: loom's
+//! limit.
 //! A lost ring (a bell rung before the waker was there, or drained after a wake was missed) is
 //! a loom deadlock; each waiting side's counterpart is kept alive (handed back by `join`)
 //! until the waiting side has finished, so that its completion cannot mask one. (A completion
@@ -19,9 +22,11 @@
 //! between its wake and its drain, and the writer between its two commits, and the reader's
 //! run in between); the whole model at bound 3 takes over 10 minutes. A blocking call that
 //! reads its futex word after its poll instead of before (a bump between the two is lost)
-//! deadlocks `paused_writer_woken_on_its_futex_word` at bound 2 within 5 s.
+//! deadlocks `paused_writer_woken_on_its_futex_word` at bound 2 within 5 s. A blocking call's
+//! waker that wakes the futex without bumping the word deadlocks each of the last two at once.
 //!
-//! Run time at bound 2: 83 s for the two (run side by side, 2 CPUs).
+//! Run time at bound 2: 83 s for the first two (run side by side, 2 CPUs), under a second for
+//! the last two.
 #![cfg(loom)]
 
 use loom::thread;
@@ -86,5 +91,42 @@ fn paused_writer_woken_on_its_futex_word() {
             reader.advance_to(end, end).expect("advance");
         }
         drop(producer.join().unwrap());
+    });
+}
+
+/// C1 across "processes": the reader blocks (its futex word) with nothing to read; the
+/// writer's completion rings the reader's bell (a completion always does), and the reader's
+/// watcher must reach the blocking call through its waker, which bumps the futex word.
+#[test]
+fn blocking_reader_woken_by_the_writers_completion() {
+    loom::model(|| {
+        let (mut writer, mut reader) = ringpipe::loom_shm::pipe(options(4, 0, 0));
+        let producer = thread::spawn(move || {
+            writer.complete();
+            writer
+        });
+        loop {
+            let res = reader.read_blocking().expect("read");
+            assert!(res.buffer().is_empty());
+            if res.is_completed() {
+                break;
+            }
+        }
+        drop(producer.join().unwrap());
+    });
+}
+
+/// Cancel within a "process": a canceller thread of the reader's process cancels its blocking
+/// read (parked on its futex word); the wake goes to the local waker, which bumps the word.
+#[test]
+fn blocking_read_ended_by_a_cancel() {
+    loom::model(|| {
+        let (writer, mut reader) = ringpipe::loom_shm::pipe(options(4, 0, 0));
+        let canceller = reader.canceller();
+        let t = thread::spawn(move || canceller.cancel_pending_read());
+        let res = reader.read_blocking().expect("read");
+        assert!(res.is_canceled() && res.buffer().is_empty());
+        t.join().unwrap();
+        drop(writer);
     });
 }
