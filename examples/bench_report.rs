@@ -1,7 +1,8 @@
 //! The comparison report: runs the benchmark workloads for ringpipe and every peer in one
 //! process (its own timed loops, no criterion), then writes
-//! `target/ringpipe-bench/report.md` (tables of GB/s and ratios, latency percentiles, memory
-//! of idle pipes, the machine) and `target/ringpipe-bench/report.svg` (throughput by write
+//! `target/ringpipe-bench/report.md` (tables of GB/s and ratios, latency percentiles, the
+//! shared-memory pipe between two processes (`shm-peers`, which it builds and runs), memory of
+//! idle pipes, the machine) and `target/ringpipe-bench/report.svg` (throughput by write
 //! size, latency percentiles), and prints the tables.
 //!
 //! ```sh
@@ -234,7 +235,7 @@ impl Opts {
                 "--only" => {
                     o.only = Some(
                         args.next()
-                            .expect("--only spin,blocking,async,pingpong,memory")
+                            .expect("--only spin,blocking,async,pingpong,ipc,memory")
                             .split(',')
                             .map(str::to_string)
                             .collect(),
@@ -242,7 +243,7 @@ impl Opts {
                 }
                 "-h" | "--help" => {
                     println!(
-                        "usage: bench_report [--quick] [--reps N] [--only spin,blocking,async,pingpong,memory] [--verify pattern|checksum]"
+                        "usage: bench_report [--quick] [--reps N] [--only spin,blocking,async,pingpong,ipc,memory] [--verify pattern|checksum]"
                     );
                     std::process::exit(0);
                 }
@@ -1289,6 +1290,11 @@ fn main() {
         Vec::new()
     };
 
+    let ipc = opts.wants("ipc").then(|| {
+        eprintln!("between two processes (shm-peers) ...");
+        common::cross_process::section(opts.quick)
+    });
+
     // Memory last: creating and freeing 10,000 pipes and 10,000 rtrb rings (10 GiB of address
     // space) leaves this VM several times slower for tens of seconds afterwards (the kernel or
     // the host reclaiming the freed memory), which every timing section after it measured.
@@ -1374,6 +1380,9 @@ fn main() {
              the ping-pong runs."
         );
         md += "\n";
+    }
+    if let Some(section) = &ipc {
+        md += section;
     }
     if let Some(m) = &mem {
         md += "## Memory\n\n";

@@ -14,6 +14,7 @@
 
 #![allow(dead_code)]
 
+pub mod cross_process;
 #[macro_use]
 mod ringpipe_adapter;
 pub mod peers;

@@ -11,7 +11,7 @@ use shm_peers::{iceoryx, transports, Outcome};
 
 const USAGE: &str = "\
 usage: shm-peers [--quick] [--only rtt|stream] [--peer NAME]... [--pin none|same|split]
-                 [--trips N] [--warmup N] [--mib N]
+                 [--trips N] [--warmup N] [--mib N] [--markdown FILE]
   --quick        fewer iterations (a smoke run): 1000 warm-up + 10000 round trips, 64 MiB streams
   --only KIND    only the round trips (rtt) or only the streams (stream)
   --peer NAME    only this transport (repeatable); --list shows the names
@@ -21,6 +21,8 @@ usage: shm-peers [--quick] [--only rtt|stream] [--peer NAME]... [--pin none|same
   --trips N      timed round trips per transport (default 200000)
   --warmup N     untimed round trips before them (default 10000)
   --mib N        MiB per stream (default 1024)
+  --markdown F   also write the results and the targets as Markdown tables to file F (for
+                 ringpipe's bench_report)
   --list         list the transports and exit";
 
 struct Options {
@@ -30,6 +32,7 @@ struct Options {
     warmup: u64,
     trips: u64,
     mib: u64,
+    markdown: Option<String>,
     list: bool,
 }
 
@@ -41,6 +44,7 @@ fn parse(args: &[String]) -> Result<Options, String> {
         warmup: 10_000,
         trips: 200_000,
         mib: 1024,
+        markdown: None,
         list: false,
     };
     let (mut warmup, mut trips, mut mib) = (None, None, None);
@@ -73,6 +77,7 @@ fn parse(args: &[String]) -> Result<Options, String> {
             "--trips" => trips = Some(number(value("a count")?)?),
             "--warmup" => warmup = Some(number(value("a count")?)?),
             "--mib" => mib = Some(number(value("a size in MiB")?)?),
+            "--markdown" => o.markdown = Some(value("a file")?),
             "--list" => o.list = true,
             "-h" | "--help" => return Err(String::new()),
             other => return Err(format!("unknown argument {other:?}")),
@@ -148,8 +153,8 @@ fn main() -> ExitCode {
         }
     }
 
-    println!(
-        "shm-peers: two processes ({}), {} CPUs; rtt: {MSG_LEN} B ping-pong, {} warm-up + {} timed trips; \
+    let setup = format!(
+        "two processes ({}), {} CPUs; rtt: {MSG_LEN} B ping-pong, {} warm-up + {} timed trips; \
          stream: {} MiB per run, parent reads {} KiB at a time and checks every byte",
         opts.pin.label(),
         cpus,
@@ -158,6 +163,7 @@ fn main() -> ExitCode {
         opts.mib,
         STREAM_READ_BUF / 1024,
     );
+    println!("shm-peers: {setup}");
     println!();
     println!(
         "{:<24} {:<15} {:>10} {:>9} {:>9} {:>9} {:>10} {:>7}",
@@ -217,6 +223,17 @@ fn main() -> ExitCode {
     }
     println!();
     targets::print(&rows);
+    if let Some(file) = &opts.markdown {
+        let md = format!(
+            "{setup}.\n\n{}\n{}",
+            rows_markdown(&rows),
+            targets::markdown(&rows)
+        );
+        if let Err(e) = std::fs::write(file, md) {
+            eprintln!("shm-peers: --markdown {file}: {e}");
+            failures += 1;
+        }
+    }
 
     // Every node of this run is gone by now: whatever is left under our prefix is a leak.
     println!();
@@ -264,4 +281,19 @@ fn main() -> ExitCode {
         return ExitCode::FAILURE;
     }
     ExitCode::SUCCESS
+}
+
+/// The measured rows as a Markdown table.
+fn rows_markdown(rows: &[Row]) -> String {
+    let mut md = String::from(
+        "| transport | measurement | p50 ns | p99 ns | GB/s |\n|---|---|---:|---:|---:|\n",
+    );
+    for r in rows {
+        let cells = match &r.outcome {
+            Outcome::Rtt(s) => format!("{} | {} | -", s.p50, s.p99),
+            Outcome::Stream(s) => format!("- | - | {:.2}", s.gb_per_s()),
+        };
+        md += &format!("| {} | {} | {cells} |\n", r.transport, r.job.label());
+    }
+    md
 }

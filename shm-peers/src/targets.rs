@@ -108,47 +108,103 @@ fn figure(rows: &[Row], transport: &str, stream: Option<usize>) -> Option<f64> {
         })
 }
 
-/// Prints every target's ratio and whether this run meets it, then the stream targets of the
-/// rows whose ring has no pause threshold (for information: the default rows are the ones
-/// held to the targets).
-pub fn print(rows: &[Row]) {
-    println!("targets (round trips: ratio of p50s; streams: ratio of GB/s):");
-    print_list(rows, targets());
-    println!("the same stream ratios with no pause threshold (-nopause rows):");
-    print_list(
-        rows,
-        stream_targets(
-            "ringpipe-shm-nopause",
-            "ringpipe-inproc-nopause",
-            "shm-nopause",
-        ),
-    );
+/// A target as this run meets it.
+struct Verdict {
+    what: String,
+    goal: String,
+    /// The ratio and whether it meets the goal; `None` if a row did not run.
+    ratio: Option<(f64, bool)>,
 }
 
-fn print_list(rows: &[Row], targets: Vec<Target>) {
-    for t in targets {
-        let what = match t.stream {
-            None => t.what.clone(),
-            Some(w) => format!("{} {} KiB", t.what, w / 1024),
-        };
-        let (num, den) = (figure(rows, t.num, t.stream), figure(rows, t.den, t.stream));
-        let goal = match t.goal {
-            Goal::AtMost(g) => format!("<= {g}x"),
-            Goal::AtLeast(g) => format!(">= {g}x"),
-        };
-        match (num, den) {
-            (Some(n), Some(d)) if d > 0.0 => {
-                let ratio = n / d;
-                let ok = match t.goal {
-                    Goal::AtMost(g) => ratio <= g,
-                    Goal::AtLeast(g) => ratio >= g,
-                };
-                println!(
-                    "  {what:<46} {ratio:>8.2}x   target {goal:<9} {}",
+fn verdicts(rows: &[Row], targets: Vec<Target>) -> Vec<Verdict> {
+    targets
+        .into_iter()
+        .map(|t| {
+            let what = match t.stream {
+                None => t.what.clone(),
+                Some(w) => format!("{} {} KiB", t.what, w / 1024),
+            };
+            let goal = match t.goal {
+                Goal::AtMost(g) => format!("<= {g}x"),
+                Goal::AtLeast(g) => format!(">= {g}x"),
+            };
+            let ratio = match (figure(rows, t.num, t.stream), figure(rows, t.den, t.stream)) {
+                (Some(n), Some(d)) if d > 0.0 => {
+                    let r = n / d;
+                    Some((
+                        r,
+                        match t.goal {
+                            Goal::AtMost(g) => r <= g,
+                            Goal::AtLeast(g) => r >= g,
+                        },
+                    ))
+                }
+                _ => None,
+            };
+            Verdict { what, goal, ratio }
+        })
+        .collect()
+}
+
+/// The default rows' targets (held to them), then the stream targets of the rows whose ring
+/// has no pause threshold (for information), each with its heading.
+fn all_verdicts(rows: &[Row]) -> [(&'static str, Vec<Verdict>); 2] {
+    [
+        (
+            "targets (round trips: ratio of p50s; streams: ratio of GB/s):",
+            verdicts(rows, targets()),
+        ),
+        (
+            "the same stream ratios with no pause threshold (-nopause rows):",
+            verdicts(
+                rows,
+                stream_targets(
+                    "ringpipe-shm-nopause",
+                    "ringpipe-inproc-nopause",
+                    "shm-nopause",
+                ),
+            ),
+        ),
+    ]
+}
+
+/// Prints every target's ratio and whether this run meets it.
+pub fn print(rows: &[Row]) {
+    for (heading, list) in all_verdicts(rows) {
+        println!("{heading}");
+        for v in list {
+            match v.ratio {
+                Some((r, ok)) => println!(
+                    "  {:<46} {r:>8.2}x   target {:<9} {}",
+                    v.what,
+                    v.goal,
                     if ok { "met" } else { "MISSED" }
-                );
+                ),
+                None => println!(
+                    "  {:<46} {:>9}   target {:<9} not measured",
+                    v.what, "-", v.goal
+                ),
             }
-            _ => println!("  {what:<46} {:>9}   target {goal:<9} not measured", "-"),
         }
     }
+}
+
+/// The same as a Markdown table.
+pub fn markdown(rows: &[Row]) -> String {
+    let mut md = String::from("| target | ratio | goal | |\n|---|---:|---|---|\n");
+    for (heading, list) in all_verdicts(rows) {
+        let tag = if heading.contains("no pause") {
+            " (no pause threshold)"
+        } else {
+            ""
+        };
+        for v in list {
+            let (ratio, verdict) = match v.ratio {
+                Some((r, ok)) => (format!("{r:.2}x"), if ok { "met" } else { "**missed**" }),
+                None => ("-".to_string(), "not measured"),
+            };
+            md += &format!("| {}{tag} | {ratio} | {} | {verdict} |\n", v.what, v.goal);
+        }
+    }
+    md
 }
