@@ -17,7 +17,7 @@
 
 mod support;
 
-use ringpipe::shm::{self, PeerEnd, PeerError, SharedReader, SharedWriter};
+use ringpipe::shm::{self, PeerEnd, PeerError, SharedDuplex, SharedReader, SharedWriter};
 use ringpipe::{PipeOptions, ReadError, SpinWait, WriteError};
 use std::time::{Duration, Instant};
 use support::child::{command, role, say, ChildProc};
@@ -192,18 +192,18 @@ fn child_main() {
         "echo-duplex" => {
             // The duplex's two ends, inherited: answers each 64-byte request reversed.
             // SAFETY: the parent made these descriptors for this process, which takes them once.
-            let (w, r) = unsafe { shm::attach_duplex(handle, SpinWait::default()) }.unwrap();
-            echo(w, r);
+            let end = unsafe { shm::attach_duplex(handle, SpinWait::default()) }.unwrap();
+            echo(end);
         }
         "echo-parked" => {
             // As echo-duplex, never spinning (every wait parks), and says how often its
             // watcher threads (one per end) woke meanwhile.
             // SAFETY: as for echo-duplex.
-            let (w, r) = unsafe { shm::attach_duplex(handle, SpinWait::Never) }.unwrap();
+            let end = unsafe { shm::attach_duplex(handle, SpinWait::Never) }.unwrap();
             let before = sleeps_of(WATCHER);
-            let (w, r) = echo(w, r);
+            let end = echo(end);
             say(&format!("watcher wakes {}", sleeps_of(WATCHER) - before));
-            drop((w, r));
+            drop(end);
         }
         "echo-named" => {
             // Connects to the parent's named pipe and gets the duplex's ends over it.
@@ -213,8 +213,8 @@ fn child_main() {
                 Duration::from_secs(10),
             )
             .unwrap();
-            let (w, r) = shm::receive_duplex(&conn, SpinWait::default()).unwrap();
-            echo(w, r);
+            let end = shm::receive_duplex(&conn, SpinWait::default()).unwrap();
+            echo(end);
         }
         "slow-read" => {
             // Reads 1 KiB, says how much the writer had written by then, repeatedly.
@@ -251,27 +251,29 @@ fn writer_error(r: &mut SharedReader) -> ringpipe::CompletionError {
     }
 }
 
-/// Answers 64-byte requests, each reversed, until the requests end; gives the ends back.
-fn echo(mut w: SharedWriter, mut r: SharedReader) -> (SharedWriter, SharedReader) {
+/// Answers 64-byte requests, each reversed, until the requests end; gives the end back.
+fn echo(mut end: SharedDuplex) -> SharedDuplex {
+    // Through the duplex end's std I/O traits (the other side uses the pipe calls).
+    use std::io::{Read, Write};
+    let mut msg = [0u8; 64];
     loop {
-        let res = r.read_at_least_blocking(64).unwrap();
-        if res.buffer().len() < 64 {
-            assert!(res.is_completed() && res.buffer().is_empty());
-            return (w, r);
+        match end.read_exact(&mut msg) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => return end,
+            Err(e) => panic!("{e}"),
         }
-        let mut msg = res.buffer().slice_to(res.buffer().position(64)).to_vec();
-        let upto = res.buffer().position(64);
-        r.advance_to(upto, upto).unwrap();
         msg.reverse();
-        w.write_all_blocking(&msg).unwrap();
+        end.write_all(&msg).unwrap();
+        end.flush().unwrap();
     }
 }
 
 /// Sends `trips` 64-byte requests over a duplex and checks each answer.
-fn request_response(w: &mut SharedWriter, r: &mut SharedReader, trips: usize) {
+fn request_response(end: &mut SharedDuplex, trips: usize) {
     for trip in 0..trips {
         let msg: Vec<u8> = (0..64).map(|i| stream_byte(trip * 64 + i)).collect();
-        w.write_all_blocking(&msg).unwrap();
+        end.output().write_all_blocking(&msg).unwrap();
+        let r = end.input();
         let res = r.read_at_least_blocking(64).unwrap();
         let mut got = res.buffer().to_vec();
         assert_eq!(got.len(), 64, "one answer per request");
@@ -548,14 +550,14 @@ fn tokio_io_traits_over_a_shared_pipe() {
 
 #[test]
 fn request_response_over_a_duplex_inherited_by_a_child() {
-    let ((mut w, mut r), peer) = shm::duplex(options()).unwrap();
+    let (mut end, peer) = shm::duplex(options()).unwrap();
     let handle = peer.handle_string();
     let mut cmd = command(&["echo-duplex", &handle]);
     peer.inherit(&mut cmd).unwrap();
     let child = ChildProc::start(cmd);
     drop(peer);
-    request_response(&mut w, &mut r, 2000);
-    w.complete();
+    request_response(&mut end, 2000);
+    end.output().complete();
     child.expect_success();
 }
 
@@ -568,14 +570,14 @@ fn blocking_calls_are_woken_on_their_futex_words_not_by_the_watchers() {
         .spin_wait(SpinWait::Never)
         .build()
         .unwrap();
-    let ((mut w, mut r), peer) = shm::duplex(opts).unwrap();
+    let (mut end, peer) = shm::duplex(opts).unwrap();
     let handle = peer.handle_string();
     let mut cmd = command(&["echo-parked", &handle]);
     peer.inherit(&mut cmd).unwrap();
     let mut child = ChildProc::start(cmd);
     drop(peer);
-    request_response(&mut w, &mut r, trips);
-    w.complete();
+    request_response(&mut end, trips);
+    end.output().complete();
     let line = child.line();
     let wakes: usize = line
         .strip_prefix("watcher wakes ")
@@ -596,9 +598,9 @@ fn a_duplex_handed_over_a_named_pipe_connection() {
     // as descriptors over the connection.
     let conn = server.wait_for_connection().unwrap();
     assert_eq!(conn.peer_credentials().pid, child.child.id() as i32);
-    let ((mut w, mut r), peer) = shm::duplex(options()).unwrap();
+    let (mut end, peer) = shm::duplex(options()).unwrap();
     peer.send_over(&conn).unwrap();
-    request_response(&mut w, &mut r, 2000);
-    w.complete();
+    request_response(&mut end, 2000);
+    end.output().complete();
     child.expect_success();
 }

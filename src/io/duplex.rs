@@ -2,9 +2,9 @@
 //! one pipe's reader and the other pipe's writer, so two ends talk both ways.
 
 use super::std_io::{consume_filled, poll_flush_io, poll_read_slice, poll_write_some};
+use crate::pipe::home::{Home, InProcess};
 use crate::pipe::options::PipeOptions;
 use crate::pipe::reader::PipeReader;
-use crate::pipe::wait::block_on;
 use crate::pipe::writer::PipeWriter;
 use core::future::poll_fn;
 use std::io::{self, BufRead, Read, Write};
@@ -13,7 +13,10 @@ use std::io::{self, BufRead, Read, Write};
 /// what the other end writes, and an [`output`](Self::output) to write what it reads.
 ///
 /// Made by [`duplex`] or [`duplex_pair`], or put together from any reader and writer with
-/// [`from_parts`](Self::from_parts). Dropping it completes both of its halves (each half
+/// [`from_parts`](Self::from_parts). Its type parameter is where the two rings live: in this
+/// process (the default), or, on Linux, shared with another process
+/// ([`shm::duplex`](crate::shm::duplex), whose end is a
+/// [`SharedDuplex`](crate::shm::SharedDuplex)). Dropping it completes both of its halves (each half
 /// completes when dropped): the other end reads the end of the stream, and its writes find the
 /// reader gone.
 ///
@@ -40,9 +43,9 @@ use std::io::{self, BufRead, Read, Write};
 /// echo.join().unwrap();
 /// ```
 #[derive(Debug)]
-pub struct DuplexEnd {
-    input: PipeReader,
-    output: PipeWriter,
+pub struct DuplexEnd<H: Home = InProcess> {
+    input: PipeReader<H>,
+    output: PipeWriter<H>,
 }
 
 /// Two ends connected both ways: what one end writes, the other reads. `a_to_b` configures the
@@ -69,41 +72,41 @@ pub fn duplex_pair(options: PipeOptions) -> (DuplexEnd, DuplexEnd) {
     duplex(options.clone(), options)
 }
 
-impl DuplexEnd {
+impl<H: Home> DuplexEnd<H> {
     /// An end of `input` and `output`, usually halves of two different pipes (nothing checks:
     /// the halves of one pipe make a loop back to itself).
-    pub fn from_parts(input: PipeReader, output: PipeWriter) -> DuplexEnd {
+    pub fn from_parts(input: PipeReader<H>, output: PipeWriter<H>) -> Self {
         DuplexEnd { input, output }
     }
 
     /// The halves back, to move them to different threads or tasks.
-    pub fn into_parts(self) -> (PipeReader, PipeWriter) {
+    pub fn into_parts(self) -> (PipeReader<H>, PipeWriter<H>) {
         (self.input, self.output)
     }
 
     /// Both halves borrowed at once, to read and write concurrently in one task
     /// (`tokio::join!` or `futures::join!` over a read and a write).
-    pub fn parts_mut(&mut self) -> (&mut PipeReader, &mut PipeWriter) {
+    pub fn parts_mut(&mut self) -> (&mut PipeReader<H>, &mut PipeWriter<H>) {
         (&mut self.input, &mut self.output)
     }
 
     /// The reader of what the other end writes (.NET `IDuplexPipe.Input`).
-    pub fn input(&mut self) -> &mut PipeReader {
+    pub fn input(&mut self) -> &mut PipeReader<H> {
         &mut self.input
     }
 
     /// The writer of what the other end reads (.NET `IDuplexPipe.Output`).
-    pub fn output(&mut self) -> &mut PipeWriter {
+    pub fn output(&mut self) -> &mut PipeWriter<H> {
         &mut self.output
     }
 
     /// The reader, shared (its racy queries: [`PipeReader::is_writer_completed`], ...).
-    pub fn input_ref(&self) -> &PipeReader {
+    pub fn input_ref(&self) -> &PipeReader<H> {
         &self.input
     }
 
     /// The writer, shared.
-    pub fn output_ref(&self) -> &PipeWriter {
+    pub fn output_ref(&self) -> &PipeWriter<H> {
         &self.output
     }
 
@@ -116,14 +119,16 @@ impl DuplexEnd {
 }
 
 /// As [`PipeReader`]'s (blocking).
-impl Read for DuplexEnd {
+impl<H: Home> Read for DuplexEnd<H> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        block_on(poll_fn(|cx| poll_read_slice(&mut self.input, cx, buf)))
+        self.input
+            .blocker()
+            .block_on(poll_fn(|cx| poll_read_slice(&mut self.input, cx, buf)))
     }
 }
 
 /// As [`PipeReader`]'s (blocking; `consume` panics past the data read).
-impl BufRead for DuplexEnd {
+impl<H: Home> BufRead for DuplexEnd<H> {
     fn fill_buf(&mut self) -> io::Result<&[u8]> {
         self.input.fill_buf()
     }
@@ -134,13 +139,17 @@ impl BufRead for DuplexEnd {
 }
 
 /// As [`PipeWriter`]'s (blocking).
-impl Write for DuplexEnd {
+impl<H: Home> Write for DuplexEnd<H> {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        block_on(poll_fn(|cx| poll_write_some(&mut self.output, cx, buf)))
+        self.output
+            .blocker()
+            .block_on(poll_fn(|cx| poll_write_some(&mut self.output, cx, buf)))
     }
 
     fn flush(&mut self) -> io::Result<()> {
-        block_on(poll_fn(|cx| poll_flush_io(&mut self.output, cx)))
+        self.output
+            .blocker()
+            .block_on(poll_fn(|cx| poll_flush_io(&mut self.output, cx)))
     }
 }
 
@@ -151,13 +160,14 @@ mod tokio_impls {
         consume_filled, poll_fill_buf, poll_flush_io, poll_read_with, poll_shutdown_io,
         poll_write_some,
     };
+    use crate::pipe::home::Home;
     use core::pin::Pin;
     use core::task::{Context, Poll};
     use std::io;
     use tokio::io::{AsyncBufRead, AsyncRead, AsyncWrite, ReadBuf};
 
     /// As [`PipeReader`](crate::PipeReader)'s.
-    impl AsyncRead for DuplexEnd {
+    impl<H: Home> AsyncRead for DuplexEnd<H> {
         fn poll_read(
             self: Pin<&mut Self>,
             cx: &mut Context<'_>,
@@ -169,7 +179,7 @@ mod tokio_impls {
     }
 
     /// As [`PipeReader`](crate::PipeReader)'s.
-    impl AsyncBufRead for DuplexEnd {
+    impl<H: Home> AsyncBufRead for DuplexEnd<H> {
         fn poll_fill_buf(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<&[u8]>> {
             poll_fill_buf(&mut self.get_mut().input, cx)
         }
@@ -180,7 +190,7 @@ mod tokio_impls {
     }
 
     /// As [`PipeWriter`](crate::PipeWriter)'s; `poll_shutdown` completes the output only.
-    impl AsyncWrite for DuplexEnd {
+    impl<H: Home> AsyncWrite for DuplexEnd<H> {
         fn poll_write(
             self: Pin<&mut Self>,
             cx: &mut Context<'_>,
@@ -206,13 +216,14 @@ mod futures_impls {
         consume_filled, poll_fill_buf, poll_flush_io, poll_read_slice, poll_shutdown_io,
         poll_write_some,
     };
+    use crate::pipe::home::Home;
     use core::pin::Pin;
     use core::task::{Context, Poll};
     use futures_io::{AsyncBufRead, AsyncRead, AsyncWrite};
     use std::io;
 
     /// As [`PipeReader`](crate::PipeReader)'s.
-    impl AsyncRead for DuplexEnd {
+    impl<H: Home> AsyncRead for DuplexEnd<H> {
         fn poll_read(
             self: Pin<&mut Self>,
             cx: &mut Context<'_>,
@@ -223,7 +234,7 @@ mod futures_impls {
     }
 
     /// As [`PipeReader`](crate::PipeReader)'s.
-    impl AsyncBufRead for DuplexEnd {
+    impl<H: Home> AsyncBufRead for DuplexEnd<H> {
         fn poll_fill_buf(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<&[u8]>> {
             poll_fill_buf(&mut self.get_mut().input, cx)
         }
@@ -234,7 +245,7 @@ mod futures_impls {
     }
 
     /// As [`PipeWriter`](crate::PipeWriter)'s; `poll_close` completes the output only.
-    impl AsyncWrite for DuplexEnd {
+    impl<H: Home> AsyncWrite for DuplexEnd<H> {
         fn poll_write(
             self: Pin<&mut Self>,
             cx: &mut Context<'_>,

@@ -19,7 +19,7 @@ use super::status::PeerStatus;
 use super::storage::MappedRing;
 use super::sys::{recv_with_fds, recv_with_fds_flags, send_with_fds, Region};
 use super::wakeup::{shm_wakeup, ShmWakeup};
-use super::{SharedMemory, SharedReader, SharedWriter};
+use super::{SharedDuplex, SharedMemory, SharedReader, SharedWriter};
 use crate::ipc::creds::PeerCredentials;
 use crate::ipc::fd::{self, Identity};
 use crate::pipe::options::{PipeOptions, SpinWait};
@@ -401,15 +401,17 @@ impl PeerDuplex {
 }
 
 /// A request/response pair of shared rings: this process writes to the other process on one
-/// and reads from it on the other; the [`PeerDuplex`] is the other process's two ends.
+/// and reads from it on the other, through one [`SharedDuplex`] (a
+/// [`DuplexEnd`](crate::DuplexEnd): `input`/`output`, the std, tokio and futures-io I/O
+/// traits, `into_parts`); the [`PeerDuplex`] is the other process's two ends.
 ///
 /// # Errors
 /// As [`writer`].
-pub fn duplex(options: PipeOptions) -> io::Result<((SharedWriter, SharedReader), PeerDuplex)> {
+pub fn duplex(options: PipeOptions) -> io::Result<(SharedDuplex, PeerDuplex)> {
     let (w, their_reader) = writer(options.clone())?;
     let (r, their_writer) = reader(options)?;
     Ok((
-        (w, r),
+        SharedDuplex::from_parts(r, w),
         PeerDuplex {
             writer: their_writer,
             reader: their_reader,
@@ -418,7 +420,7 @@ pub fn duplex(options: PipeOptions) -> io::Result<((SharedWriter, SharedReader),
 }
 
 /// Attaches to the two ends of a [`duplex`] this child inherited, `handle` being the
-/// [`PeerDuplex::handle_string`]: `(writer, reader)`.
+/// [`PeerDuplex::handle_string`].
 ///
 /// # Safety
 /// As [`SharedReader::from_handle_string`], for both descriptors.
@@ -426,10 +428,7 @@ pub fn duplex(options: PipeOptions) -> io::Result<((SharedWriter, SharedReader),
 /// # Errors
 /// As [`SharedReader::from_handle_string`]; `InvalidInput` if `handle` is not two numbers
 /// separated by a comma.
-pub unsafe fn attach_duplex(
-    handle: &str,
-    spin: SpinWait,
-) -> io::Result<(SharedWriter, SharedReader)> {
+pub unsafe fn attach_duplex(handle: &str, spin: SpinWait) -> io::Result<SharedDuplex> {
     let Some((w, r)) = handle.split_once(',') else {
         return Err(io::Error::new(
             io::ErrorKind::InvalidInput,
@@ -442,19 +441,15 @@ pub unsafe fn attach_duplex(
     let writer = unsafe { SharedWriter::from_handle_string(w, spin)? };
     // SAFETY: as above.
     let reader = unsafe { SharedReader::from_handle_string(r, spin)? };
-    Ok((writer, reader))
+    Ok(SharedDuplex::from_parts(reader, writer))
 }
 
-/// Receives the two ends of a [`duplex`] sent with [`PeerDuplex::send_over`] on `stream`:
-/// `(writer, reader)`.
+/// Receives the two ends of a [`duplex`] sent with [`PeerDuplex::send_over`] on `stream`.
 ///
 /// # Errors
 /// As [`SharedReader::receive`].
-pub fn receive_duplex(
-    stream: &impl AsFd,
-    spin: SpinWait,
-) -> io::Result<(SharedWriter, SharedReader)> {
+pub fn receive_duplex(stream: &impl AsFd, spin: SpinWait) -> io::Result<SharedDuplex> {
     let writer = SharedWriter::receive(stream, spin)?;
     let reader = SharedReader::receive(stream, spin)?;
-    Ok((writer, reader))
+    Ok(SharedDuplex::from_parts(reader, writer))
 }

@@ -13,7 +13,8 @@
 //!   process: inherited by a child ([`PeerEnd::inherit`], [`SharedReader::from_handle_string`])
 //!   or sent over a Unix socket, a named pipe connection included ([`PeerEnd::send_over`],
 //!   [`SharedReader::receive`]). [`duplex`] makes two rings, one each way, for
-//!   request/response ([`PeerDuplex`], [`attach_duplex`], [`receive_duplex`]).
+//!   request/response, each process's end one [`SharedDuplex`] ([`PeerDuplex`],
+//!   [`attach_duplex`], [`receive_duplex`]).
 //! * The other process is not trusted. Every value this process takes from the shared region
 //!   (cursors, slot lengths, state bits, the error message) is checked before use, against
 //!   bounds this process keeps itself; the sizes come once, in the handshake, and are checked.
@@ -65,3 +66,5 @@ impl Home for SharedMemory {}
 pub type SharedWriter = PipeWriter<SharedMemory>;
 /// The reading end of a pipe in shared memory.
 pub type SharedReader = PipeReader<SharedMemory>;
+/// One process's end of a [`duplex`]: a [`DuplexEnd`](crate::DuplexEnd) over two shared rings.
+pub type SharedDuplex = crate::io::duplex::DuplexEnd<SharedMemory>;
