@@ -386,6 +386,41 @@ fn backpressure_holds_the_writer_until_the_other_process_consumes() {
     child.expect_success();
 }
 
+/// A shared ring maps its whole capacity up front, so unless a pause threshold is set its
+/// writer never pauses (it waits only when the ring is full); one that is set holds.
+#[test]
+fn a_shared_ring_pauses_its_writer_only_at_a_threshold_that_was_set() {
+    for set in [None, Some(64 << 10)] {
+        let mut b = PipeOptions::builder();
+        if let Some(pause) = set {
+            b = b.pause_writer_threshold(pause);
+        }
+        let (mut w, peer) = shm::writer(b.build().unwrap()).unwrap();
+        let (a, z) = std::os::unix::net::UnixStream::pair().unwrap();
+        peer.send_over(&a).unwrap();
+        let mut r = SharedReader::receive(&z, SpinWait::Never).unwrap();
+        // 256 KiB committed while nobody reads (the default capacity is 1 MiB).
+        let mut written = 0;
+        while written < 256 << 10 {
+            let n = w
+                .try_get_memory(16 << 10)
+                .unwrap()
+                .len()
+                .min((256 << 10) - written);
+            w.advance(n);
+            written += n;
+        }
+        let flushed = w.try_flush().unwrap();
+        match set {
+            None => assert!(flushed.is_some() && !w.is_paused(), "paused by default"),
+            Some(_) => assert!(flushed.is_none() && w.is_paused(), "the set threshold"),
+        }
+        // Either way every byte is committed and readable.
+        let res = r.try_read().unwrap().expect("data");
+        assert_eq!(res.buffer().len(), 256 << 10);
+    }
+}
+
 #[test]
 fn cancel_ends_a_pending_read_of_a_shared_pipe() {
     let (mut r, peer) = shm::reader(options()).unwrap();

@@ -10,13 +10,15 @@
 //!   parks. Streams: the child writes the pattern with `get_memory_blocking`, `advance` and
 //!   `flush_blocking`; the parent reads with `read_blocking`, checks every byte in place by its
 //!   position and consumes with `advance_to`.
-//! - `ringpipe-shm-nopause`: the streams with the ring's whole capacity usable: the writer
-//!   waits only when the ring is full, never for the pause threshold (64 KiB by default).
-//! - `ringpipe-inproc-spin`, `ringpipe-inproc`, `ringpipe-inproc-nopause`: the same loops over
-//!   `ringpipe::pipe` between two threads of the parent (under `--pin split` the second thread
-//!   runs on the child's CPU).
+//! - `ringpipe-shm-pause64k`: the streams with the in-process default pause threshold (64 KiB)
+//!   set: a shared ring has none by default (its writer waits only when the ring is full).
+//! - `ringpipe-inproc-spin`, `ringpipe-inproc`: the same loops over `ringpipe::pipe` between
+//!   two threads of the parent (under `--pin split` the second thread runs on the child's CPU);
+//!   `ringpipe-inproc-nopause`: the in-process streams with no pause threshold, as the shared
+//!   ring's default.
 //!
-//! The rings have the default options (1 MiB capacity, 16 KiB chunks, pause at 64 KiB).
+//! The rings have the default options (1 MiB capacity, 16 KiB chunks; a pause threshold of
+//! 64 KiB in process, none in shared memory).
 
 use std::sync::{Arc, Barrier};
 use std::time::Instant;
@@ -55,6 +57,8 @@ enum Ring {
     Default,
     /// The default capacity, with no pause threshold.
     NoPause,
+    /// The default capacity, with the in-process default pause threshold set.
+    Pause64K,
 }
 
 impl Ring {
@@ -62,6 +66,9 @@ impl Ring {
         Ok(match self {
             Ring::Default => PipeOptions::default(),
             Ring::NoPause => PipeOptions::builder().pause_writer_threshold(0).build()?,
+            Ring::Pause64K => PipeOptions::builder()
+                .pause_writer_threshold(64 << 10)
+                .build()?,
         })
     }
 }
@@ -98,11 +105,11 @@ pub fn variants() -> Vec<Ringpipe> {
             kinds: &[Kind::Rtt, Kind::Stream],
         },
         Ringpipe {
-            name: "ringpipe-shm-nopause",
-            describe: "ringpipe::shm, blocking, 1 MiB ring with no pause threshold",
+            name: "ringpipe-shm-pause64k",
+            describe: "ringpipe::shm, blocking, with a 64 KiB pause threshold set (the in-process default)",
             place: Place::Shm,
             wait: Wait::Block,
-            ring: Ring::NoPause,
+            ring: Ring::Pause64K,
             kinds: &[Kind::Stream],
         },
         Ringpipe {

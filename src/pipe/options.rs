@@ -41,6 +41,9 @@ pub struct PipeOptions {
     pub(crate) capacity: usize,
     pub(crate) pause: usize,
     pub(crate) resume: usize,
+    /// Whether the pause threshold was set (else `pause` is the default): a ring in shared
+    /// memory has none unless it was.
+    pub(crate) pause_set: bool,
     pub(crate) pool: ChunkPool,
     pub(crate) slots: usize,
     pub(crate) spin: SpinWait,
@@ -225,7 +228,9 @@ impl PipeOptionsBuilder {
         self.chunk_size = Some(bytes);
         self
     }
-    /// The pause threshold: 0 means the writer never pauses (default min(64 KiB, capacity)).
+    /// The pause threshold: 0 means the writer never pauses (default min(64 KiB, capacity);
+    /// none for a ring in shared memory, [`shm`](crate::shm), which maps its whole capacity
+    /// up front).
     pub fn pause_writer_threshold(mut self, bytes: usize) -> Self {
         self.pause = Some(bytes);
         self
@@ -318,6 +323,7 @@ impl PipeOptionsBuilder {
             capacity,
             pause,
             resume,
+            pause_set: self.pause.is_some(),
             pool,
             slots,
             spin: self.spin,

@@ -27,10 +27,10 @@
 //!   What it **cannot** do: make ringpipe touch memory outside the region or its own, allocate
 //!   without bound, spin without end, or panic. (A peer that keeps changing a blocking call's
 //!   futex word makes it poll again each time: as many wake-ups as it pays system calls.)
-//! * The ring's options are the in-process pipe's ([`PipeOptions`](crate::PipeOptions)). Its
-//!   whole capacity is mapped up front, so the pause threshold saves no memory here; it only
-//!   parks the writer every so often: for a bulk stream, `pause_writer_threshold(0)` (the
-//!   writer waits only when the ring is full) is faster (1.8x on two CPUs, `shm-peers`).
+//! * The ring's options are the in-process pipe's ([`PipeOptions`](crate::PipeOptions)), with
+//!   one default of its own: no pause threshold unless the options set one (the whole
+//!   capacity is mapped up front, so pausing early saves no memory; with 64 KiB, the
+//!   in-process default, a stream ran at about half the speed on two CPUs, `shm-peers`).
 //! * A peer that goes away (exit, SIGKILL, dropping its end) is seen at once: the socket the
 //!   ring came over (which carries the rings too) hangs up, a watcher thread that waits on it
 //!   records [`PeerError::Gone`] and wakes the waiting call. The region is a sealed memfd with
