@@ -422,21 +422,19 @@ fn poll_ms(timeout: Option<Duration>) -> libc::c_int {
 /// # Errors
 /// `InvalidInput` for no descriptors and no timeout (a wait nothing could end); otherwise the
 /// OS error of `poll`.
-pub(crate) fn wait_any(
-    fds: &[BorrowedFd<'_>],
+pub(crate) fn wait_any<const N: usize>(
+    fds: &[BorrowedFd<'_>; N],
     timeout: Option<Duration>,
 ) -> io::Result<Option<usize>> {
-    if fds.is_empty() && timeout.is_none() {
+    if N == 0 && timeout.is_none() {
         return Err(invalid("wait_any needs a descriptor or a timeout"));
     }
-    let mut pfds: Vec<libc::pollfd> = fds
-        .iter()
-        .map(|fd| libc::pollfd {
-            fd: fd.as_raw_fd(),
-            events: libc::POLLIN,
-            revents: 0,
-        })
-        .collect();
+    // On the stack: the watcher calls this for every ring.
+    let mut pfds: [libc::pollfd; N] = core::array::from_fn(|i| libc::pollfd {
+        fd: fds[i].as_raw_fd(),
+        events: libc::POLLIN,
+        revents: 0,
+    });
     // A deadline too far to represent is no deadline.
     let deadline = timeout.and_then(|t| Instant::now().checked_add(t));
     loop {
