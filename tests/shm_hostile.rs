@@ -1040,10 +1040,68 @@ fn options(rng: &mut Rng) -> PipeOptions {
     b.build().expect("valid options")
 }
 
+/// This process's end of a run's ring, reader or writer: what `parent_run` does with it.
+trait End: Sized {
+    /// A new ring, this end kept, the other one sent over `stream` to the peer.
+    fn make(opts: PipeOptions, stream: &UnixStream) -> Self;
+    /// One random operation (`reader_op` / `writer_op`).
+    fn op(&mut self, rng: &mut Rng, t: &mut Track, blocking: &mut usize);
+    /// Completes this end, with an error or not.
+    fn finish(&mut self, with_error: bool);
+    /// The other side, for messages.
+    const OTHER: &'static str;
+}
+
+impl End for SharedReader {
+    fn make(opts: PipeOptions, stream: &UnixStream) -> Self {
+        let (r, peer) = shm::reader(opts).expect("a shared ring");
+        peer.send_over(stream).expect("sending the end");
+        r
+    }
+    fn op(&mut self, rng: &mut Rng, t: &mut Track, blocking: &mut usize) {
+        reader_op(self, rng, t, blocking);
+    }
+    fn finish(&mut self, with_error: bool) {
+        if with_error {
+            self.complete_with_error("the reader gives up");
+        } else {
+            self.complete();
+        }
+    }
+    const OTHER: &'static str = "writer";
+}
+
+impl End for SharedWriter {
+    fn make(opts: PipeOptions, stream: &UnixStream) -> Self {
+        let (w, peer) = shm::writer(opts).expect("a shared ring");
+        peer.send_over(stream).expect("sending the end");
+        w
+    }
+    fn op(&mut self, rng: &mut Rng, t: &mut Track, blocking: &mut usize) {
+        writer_op(self, rng, t, blocking);
+    }
+    fn finish(&mut self, with_error: bool) {
+        if with_error {
+            self.complete_with_error("the writer gives up");
+        } else {
+            self.complete();
+        }
+    }
+    const OTHER: &'static str = "reader";
+}
+
 /// One run: a ring, its other end sent to the peer, this end driven while the peer attacks,
 /// then after it has left until the other side's end shows, then dropped (or, sometimes,
-/// dropped while the peer is still there).
+/// dropped while the peer is still there). Even runs read, odd ones write.
 fn parent_run(seed: u64, run: usize, stream: &UnixStream) -> Track {
+    if run % 2 == 0 {
+        drive::<SharedReader>(seed, run, stream)
+    } else {
+        drive::<SharedWriter>(seed, run, stream)
+    }
+}
+
+fn drive<E: End>(seed: u64, run: usize, stream: &UnixStream) -> Track {
     let mut rng = Rng::new(run_seed(seed, run, false));
     let opts = options(&mut rng);
     let mut t = Track::default();
@@ -1056,64 +1114,33 @@ fn parent_run(seed: u64, run: usize, stream: &UnixStream) -> Track {
         t.peer_left = true;
         Instant::now() + GONE_LIMIT
     };
-    if run % 2 == 0 {
-        let (mut r, peer) = shm::reader(opts).expect("a shared ring");
-        peer.send_over(stream).expect("sending the end");
-        for _ in 0..ops {
-            reader_op(&mut r, &mut rng, &mut t, &mut blocking);
-        }
-        if early {
-            drop(r);
-            left(&mut t);
-            t.dropped_early = true;
-            return t;
-        }
-        let deadline = left(&mut t);
-        while !t.ended() {
-            assert!(
-                Instant::now() < deadline,
-                "no end of the writer {GONE_LIMIT:?} after it left"
-            );
-            reader_op(&mut r, &mut rng, &mut t, &mut 0);
-        }
-        let mut blocking = 1;
-        for _ in 0..rng.range(1, 6) {
-            reader_op(&mut r, &mut rng, &mut t, &mut blocking);
-        }
-        match rng.below(3) {
-            0 => r.complete(),
-            1 => r.complete_with_error("the reader gives up"),
-            _ => {}
-        }
-    } else {
-        let (mut w, peer) = shm::writer(opts).expect("a shared ring");
-        peer.send_over(stream).expect("sending the end");
-        for _ in 0..ops {
-            writer_op(&mut w, &mut rng, &mut t, &mut blocking);
-        }
-        if early {
-            drop(w);
-            left(&mut t);
-            t.dropped_early = true;
-            return t;
-        }
-        let deadline = left(&mut t);
-        while !t.ended() {
-            assert!(
-                Instant::now() < deadline,
-                "no end of the reader {GONE_LIMIT:?} after it left"
-            );
-            writer_op(&mut w, &mut rng, &mut t, &mut 0);
-        }
-        let mut blocking = 1;
-        for _ in 0..rng.range(1, 6) {
-            writer_op(&mut w, &mut rng, &mut t, &mut blocking);
-        }
-        match rng.below(3) {
-            0 => w.complete(),
-            1 => w.complete_with_error("the writer gives up"),
-            _ => {}
-        }
+    let mut end = E::make(opts, stream);
+    for _ in 0..ops {
+        end.op(&mut rng, &mut t, &mut blocking);
+    }
+    if early {
+        drop(end);
+        left(&mut t);
+        t.dropped_early = true;
+        return t;
+    }
+    let deadline = left(&mut t);
+    while !t.ended() {
+        assert!(
+            Instant::now() < deadline,
+            "no end of the {} {GONE_LIMIT:?} after it left",
+            E::OTHER
+        );
+        end.op(&mut rng, &mut t, &mut 0);
+    }
+    let mut blocking = 1;
+    for _ in 0..rng.range(1, 6) {
+        end.op(&mut rng, &mut t, &mut blocking);
+    }
+    match rng.below(3) {
+        0 => end.finish(false),
+        1 => end.finish(true),
+        _ => {}
     }
     t
 }
