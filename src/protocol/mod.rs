@@ -788,6 +788,7 @@ impl<S: Storage, W: Wakeup> Ring<S, W> {
             len.store(OPEN, Ordering::Relaxed);
         }
         for wake in [&words.writer.wake, &words.reader.wake] {
+            // Ordering: Relaxed, as the cursors above: published by the `state` store below.
             wake.tag.store(0, Ordering::Relaxed);
             wake.park.store(0, Ordering::Relaxed);
         }

@@ -125,7 +125,9 @@ impl PeerStatus {
         }
     }
 
-    /// Whether the other side is gone, broke the protocol, or was seen to end.
+    /// Whether the other side is gone, broke the protocol, or was seen to end. Ordering:
+    /// Acquire, as `end`; a `true` sends the caller to `keep_end`, whose RMW is what orders
+    /// what it reads next.
     #[inline]
     pub(crate) fn settled(&self) -> bool {
         self.lost() || self.end.load(Ordering::Acquire) != 0
