@@ -308,7 +308,7 @@ impl PipeWriter<SharedMemory> {
     pub unsafe fn from_handle_string(handle: &str, spin: SpinWait) -> io::Result<Self> {
         // SAFETY: delegated to the caller.
         let socket = unsafe { inherited(handle)? };
-        Ok(PipeWriter::new(attach(socket, Side::Writer, spin)?))
+        Self::attach(socket, spin)
     }
 
     /// Attaches to the writing end of a shared ring whose [`PeerEnd`] socket this process

@@ -7,10 +7,10 @@
 //! The other process rings a side by sending one byte on its end of the socket; the watcher
 //! reads what is there (each message is a ring, whatever it holds) and wakes the waker in the
 //! side's slot (an async task's reaches its executor, whichever it is; a blocking call's bumps
-//! its futex word: the way a completion, or the other process's loss, reaches it). The end of the stream means the other process is gone (it
-//! exited, was killed, or dropped its end): the watcher records it ([`PeerStatus`]), from then
-//! on the other side reads as completed with [`PeerError::Gone`](super::PeerError::Gone), and
-//! the waiter is woken to see it.
+//! its futex word: the way a completion, or the other process's loss, reaches it). The end of
+//! the stream means the other process is gone (it exited, was killed, or dropped its end):
+//! the watcher records it ([`PeerStatus`]), from then on the other side reads as completed
+//! with [`PeerError::Gone`](super::PeerError::Gone), and the waiter is woken to see it.
 //!
 //! Why the socket and not an eventfd per side: the other process is not trusted, and a
 //! descriptor passed to it shares its open file description, flags included. It could make a
